@@ -1,0 +1,5 @@
+module github.com/faed/faed
+
+go 1.26.8
+
+require github.com/apache/thrift v0.25.0

@@ -1,0 +1,117 @@
+/**
+ * FunServant: the RPC contract between PHP (or any Thrift client) and faed.
+ *
+ * Wire compatible with the older FunServant service: field ids, types and
+ * method names must never change. New methods may be added; old clients never
+ * call them. Field names are not on the wire; the request context is named
+ * `rctx` because the Go generator reserves `ctx`.
+ */
+namespace php fun.rpc
+namespace py fun.rpc
+namespace java fun.rpc
+namespace go fun.rpc
+
+exception TCacheMissed {
+    11: optional string message
+}
+
+exception TMongoNotFound {
+    11: optional string message
+}
+
+exception TMongoDegrade {
+    11: optional string message
+}
+
+exception TMongoReadOnly {
+    11: optional string message
+}
+
+struct TMemcacheData {
+    1: required binary data
+    2: required i32 flags
+}
+
+struct TCouchbaseData {
+    1: required bool missed
+    2: required binary data
+}
+
+struct MysqlResult {
+    1: required i64 rowsAffected
+    2: required i64 lastInsertId
+    3: required list<string> cols
+    4: required list<list<string>> rows
+}
+
+struct MysqlMergeResult {
+    1: required bool ok
+    2: required string newVal
+}
+
+/** Sent with every call. rid and reason are required to be non-empty by faed. */
+struct Context {
+    1: required i64 rid
+    2: required string reason
+    /**
+     * The contract lists uid as required, but old clients omit it, so it has
+     * default requiredness: always written, accepted when missing.
+     */
+    3: i64 uid
+    /** Set only by faed when it forwards a call to the key's owner. */
+    4: optional bool sticky
+}
+
+service FunServant {
+    bool zk_create(1: Context rctx, 2: string path, 3: string data)
+    list<string> zk_children(1: Context rctx, 2: string path)
+    bool zk_del(1: Context rctx, 2: string path)
+
+    i32 noop(1: i32 x)
+    string ping(1: Context rctx)
+
+    bool lock(1: Context rctx, 2: string reason, 3: string key)
+    void unlock(1: Context rctx, 2: string reason, 3: string key)
+
+    i64 id_next(1: Context rctx)
+    i64 id_next_with_tag(1: Context rctx, 2: i16 tag)
+    list<i64> id_decode(1: Context rctx, 2: i64 id)
+
+    bool lc_set(1: Context rctx, 2: string key, 3: binary value)
+    binary lc_get(1: Context rctx, 2: string key) throws (1: TCacheMissed miss)
+    void lc_del(1: Context rctx, 2: string key)
+
+    string rd_call(1: Context rctx, 2: string cmd, 3: string pool, 4: list<string> keysAndArgs)
+
+    bool mc_set(1: Context rctx, 2: string pool, 3: string key, 4: TMemcacheData value, 5: i32 expiration)
+    TMemcacheData mc_get(1: Context rctx, 2: string pool, 3: string key) throws (1: TCacheMissed miss)
+    bool mc_add(1: Context rctx, 2: string pool, 3: string key, 4: TMemcacheData value, 5: i32 expiration)
+    bool mc_delete(1: Context rctx, 2: string pool, 3: string key)
+    i64 mc_increment(1: Context rctx, 2: string pool, 3: string key, 4: i64 delta)
+
+    binary mg_find_one(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary query, 6: binary fields) throws (1: TMongoNotFound miss)
+    list<binary> mg_find_all(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary query, 6: binary fields, 7: i32 limit, 8: i32 skip, 9: list<string> orderBy)
+    binary mg_find_id(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary id)
+    i32 mg_count(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary query)
+    bool mg_update(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary query, 6: binary change)
+    bool mg_update_id(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: i32 id, 6: binary change)
+    bool mg_upsert(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary query, 6: binary change)
+    bool mg_upsert_id(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: i32 id, 6: binary change)
+    bool mg_insert(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary doc)
+    bool mg_inserts(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: list<binary> docs)
+    bool mg_delete(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary query)
+    binary mg_find_and_modify(1: Context rctx, 2: string pool, 3: string table, 4: i32 shardId, 5: binary query, 6: binary change, 7: bool upsert, 8: bool remove, 9: bool returnNew)
+
+    i64 my_bulk_exec(1: Context rctx, 2: list<string> pool, 3: list<string> table, 4: list<i64> hintId, 5: list<string> sql, 6: list<list<string>> argv, 7: list<string> cacheKey)
+    MysqlResult my_query(1: Context rctx, 2: string pool, 3: string table, 4: i64 hintId, 5: string sql, 6: list<string> argv, 7: string cacheKey)
+    MysqlResult my_query_shards(1: Context rctx, 2: string pool, 3: string table, 4: string sql, 5: list<string> argv)
+    MysqlMergeResult my_merge(1: Context rctx, 2: string pool, 3: string table, 4: i64 hintId, 5: string where, 6: string key, 7: string column, 8: string jsonValue)
+    void my_evict(1: Context rctx, 2: string cacheKey)
+
+    bool cb_del(1: Context rctx, 2: string bucket, 3: string key)
+    void cb_append(1: Context rctx, 2: string bucket, 3: string key, 4: binary val)
+    bool cb_add(1: Context rctx, 2: string bucket, 3: string key, 4: binary val, 5: i32 expire)
+    void cb_set(1: Context rctx, 2: string bucket, 3: string key, 4: binary val, 5: i32 expire)
+    TCouchbaseData cb_get(1: Context rctx, 2: string bucket, 3: string key)
+    map<string, binary> cb_gets(1: Context rctx, 2: string bucket, 3: list<string> keys)
+}

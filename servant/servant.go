@@ -1,0 +1,36 @@
+package servant
+
+import (
+	"time"
+
+	"github.com/faed/faed/idl/fun/rpc"
+)
+
+// Info is what ping reports about this process.
+type Info struct {
+	// Version is the release, e.g. "0.1.0".
+	Version string
+	// Build is the git sha the binary was built from.
+	Build string
+	// WorkerID is this node's id-generator worker id.
+	WorkerID int
+	// Started is when the process started; ping reports uptime from it.
+	Started time.Time
+}
+
+// Servant serves every FunServant method. Parts that are not configured
+// answer with an error naming their config section.
+type Servant struct {
+	info Info
+	now  func() time.Time
+}
+
+var _ rpc.FunServant = (*Servant)(nil)
+
+// New builds a Servant. now may be nil (time.Now).
+func New(info Info, now func() time.Time) *Servant {
+	if now == nil {
+		now = time.Now
+	}
+	return &Servant{info: info, now: now}
+}

@@ -1,0 +1,24 @@
+package servant
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/faed/faed/idl/fun/rpc"
+)
+
+// Noop returns its argument untouched: a throughput probe with no context.
+func (s *Servant) Noop(_ context.Context, x int32) (int32, error) {
+	return x, nil
+}
+
+// Ping reports version, build, worker id and uptime.
+func (s *Servant) Ping(_ context.Context, c *rpc.Context) (string, error) {
+	if err := checkContext(c); err != nil {
+		return "", err
+	}
+	up := s.now().Sub(s.info.Started).Truncate(time.Second)
+	return fmt.Sprintf("ver:%s, build:%s, myid:%d, uptime:%s",
+		s.info.Version, s.info.Build, s.info.WorkerID, up), nil
+}
