@@ -1,0 +1,300 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/thrift/lib/go/thrift"
+	"github.com/faed/faed/engine"
+	"github.com/faed/faed/idl/fun/rpc"
+)
+
+// handler serves ping and noop; id_next panics; lock sleeps (for drain
+// tests). Every other method panics on the nil embedded interface, which is
+// itself a panic path the engine must survive.
+type handler struct {
+	rpc.FunServant
+	slept atomic.Int64
+}
+
+func (h *handler) Noop(_ context.Context, x int32) (int32, error) { return x, nil }
+
+func (h *handler) Ping(_ context.Context, c *rpc.Context) (string, error) {
+	return fmt.Sprintf("pong:%d", c.Rid), nil
+}
+
+func (h *handler) IDNext(context.Context, *rpc.Context) (int64, error) {
+	var m map[string]int
+	m["boom"]++ // nil map write: a real runtime panic
+	return 0, nil
+}
+
+func (h *handler) Lock(ctx context.Context, _ *rpc.Context, reason, _ string) (bool, error) {
+	d, _ := time.ParseDuration(reason)
+	select {
+	case <-time.After(d):
+		h.slept.Add(1)
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+type server struct {
+	e    *engine.Engine
+	h    *handler
+	unix string
+}
+
+func startEngine(t *testing.T, mod func(*engine.Config)) *server {
+	t.Helper()
+	cfg := engine.DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Unix = filepath.Join(t.TempDir(), "faed.sock")
+	if mod != nil {
+		mod(&cfg)
+	}
+	h := &handler{}
+	e, err := engine.New(cfg, rpc.NewFunServantProcessor(h), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return &server{e: e, h: h, unix: cfg.Unix}
+}
+
+type wire struct {
+	network string
+	framed  bool
+	compact bool
+}
+
+func (w wire) String() string {
+	return fmt.Sprintf("%s/framed=%v/compact=%v", w.network, w.framed, w.compact)
+}
+
+func allWires() []wire {
+	var ws []wire
+	for _, n := range []string{"tcp", "unix"} {
+		for _, f := range []bool{false, true} {
+			for _, c := range []bool{false, true} {
+				ws = append(ws, wire{n, f, c})
+			}
+		}
+	}
+	return ws
+}
+
+func dial(t *testing.T, s *server, w wire) *rpc.FunServantClient {
+	t.Helper()
+	addr := s.e.Addr().String()
+	if w.network == "unix" {
+		addr = s.unix
+	}
+	conn, err := net.DialTimeout(w.network, addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conf := &thrift.TConfiguration{SocketTimeout: 5 * time.Second}
+	var trans thrift.TTransport = thrift.NewTSocketFromConnConf(conn, conf)
+	if w.framed {
+		trans = thrift.NewTFramedTransportConf(trans, conf)
+	} else {
+		trans = thrift.NewTBufferedTransport(trans, 4096)
+	}
+	var proto thrift.TProtocol = thrift.NewTBinaryProtocolConf(trans, conf)
+	if w.compact {
+		proto = thrift.NewTCompactProtocolConf(trans, conf)
+	}
+	return rpc.NewFunServantClient(thrift.NewTStandardClient(proto, proto))
+}
+
+func rctx() *rpc.Context { return &rpc.Context{Rid: 7, Reason: "test"} }
+
+func TestEveryWireFormat(t *testing.T) {
+	s := startEngine(t, nil)
+	for _, w := range allWires() {
+		t.Run(w.String(), func(t *testing.T) {
+			c := dial(t, s, w)
+			ctx := context.Background()
+			for _, x := range []int32{0, 1, -1, 1 << 30, -1 << 31} {
+				got, err := c.Noop(ctx, x)
+				if err != nil || got != x {
+					t.Fatalf("noop(%d) = %d, %v", x, got, err)
+				}
+			}
+			got, err := c.Ping(ctx, rctx())
+			if err != nil || got != "pong:7" {
+				t.Fatalf("ping = %q, %v", got, err)
+			}
+		})
+	}
+}
+
+func appException(t *testing.T, err error, typ int32, contains string) {
+	t.Helper()
+	var ae thrift.TApplicationException
+	if !errors.As(err, &ae) {
+		t.Fatalf("want TApplicationException, got %T %v", err, err)
+	}
+	if ae.TypeId() != typ || !strings.Contains(ae.Error(), contains) {
+		t.Fatalf("got type %d %q, want type %d containing %q", ae.TypeId(), ae.Error(), typ, contains)
+	}
+}
+
+func TestUnknownMethodKeepsConnection(t *testing.T) {
+	s := startEngine(t, nil)
+	for _, w := range allWires() {
+		t.Run(w.String(), func(t *testing.T) {
+			c := dial(t, s, w)
+			ctx := context.Background()
+			var res rpc.FunServantNoopResult
+			_, err := c.Client_().Call(ctx, "no_such_method", &rpc.FunServantNoopArgs{X: 5}, &res)
+			appException(t, err, thrift.UNKNOWN_METHOD, "no_such_method")
+			if got, err := c.Noop(ctx, 9); err != nil || got != 9 {
+				t.Fatalf("noop after unknown method = %d, %v", got, err)
+			}
+		})
+	}
+	if n := s.e.Stats().UnknownMethods.Load(); n != int64(len(allWires())) {
+		t.Fatalf("unknown_methods = %d", n)
+	}
+}
+
+func TestPanicBecomesInternalError(t *testing.T) {
+	s := startEngine(t, nil)
+	for _, w := range allWires() {
+		t.Run(w.String(), func(t *testing.T) {
+			c := dial(t, s, w)
+			ctx := context.Background()
+			_, err := c.IDNext(ctx, rctx())
+			appException(t, err, thrift.INTERNAL_ERROR, "id_next")
+			err = c.LcDel(ctx, rctx(), "k") // nil embedded interface
+			appException(t, err, thrift.INTERNAL_ERROR, "lc_del")
+			if got, err := c.Noop(ctx, 3); err != nil || got != 3 {
+				t.Fatalf("noop after panic = %d, %v", got, err)
+			}
+		})
+	}
+	if n := s.e.Stats().Panics.Load(); n != 2*int64(len(allWires())) {
+		t.Fatalf("panics = %d", n)
+	}
+}
+
+func TestTwoEnginesInOneProcess(t *testing.T) {
+	a, b := startEngine(t, nil), startEngine(t, nil)
+	w := wire{network: "tcp"}
+	for i := 0; i < 3; i++ {
+		if _, err := dial(t, a, w).Noop(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := dial(t, b, w).Noop(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.e.Stats().Method("noop").Calls.Load(); got != 3 {
+		t.Fatalf("engine a counted %d noop calls, want 3", got)
+	}
+	if got := b.e.Stats().Method("noop").Calls.Load(); got != 1 {
+		t.Fatalf("engine b counted %d noop calls, want 1", got)
+	}
+}
+
+func TestGracefulStopFinishesInFlightCalls(t *testing.T) {
+	cfg := engine.DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	h := &handler{}
+	e, err := engine.New(cfg, rpc.NewFunServantProcessor(h), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{e: e, h: h}
+	const n = 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		c := dial(t, s, wire{network: "tcp"})
+		go func() {
+			ok, err := c.Lock(context.Background(), rctx(), "300ms", "k")
+			if err == nil && !ok {
+				err = errors.New("lock returned false")
+			}
+			errs <- err
+		}()
+	}
+	idle := dial(t, s, wire{network: "tcp"})
+	if _, err := idle.Noop(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	for e.Stats().Sessions.Load() != n+1 {
+		runtime.Gosched()
+	}
+	time.Sleep(50 * time.Millisecond) // the calls are in the handler now
+	addr := e.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := e.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("in-flight call failed: %v", err)
+		}
+	}
+	if got := h.slept.Load(); got != n {
+		t.Fatalf("%d calls completed, want %d", got, n)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+	if _, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		t.Fatal("listener still accepting after shutdown")
+	}
+	if got := e.Stats().Sessions.Load(); got != 0 {
+		t.Fatalf("%d sessions left", got)
+	}
+}
+
+func TestDrainDeadlineCutsSlowCalls(t *testing.T) {
+	s := startEngine(t, func(c *engine.Config) { c.CallTimeout = 5 * time.Second })
+	c := dial(t, s, wire{network: "tcp"})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Lock(context.Background(), rctx(), "3s", "k")
+		done <- err
+	}()
+	for s.h.slept.Load() == 0 && s.e.Stats().Sessions.Load() == 0 {
+		runtime.Gosched()
+	}
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := s.e.Shutdown(ctx)
+	if !errors.Is(err, engine.ErrDrainTimeout) {
+		t.Fatalf("shutdown = %v, want ErrDrainTimeout", err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("call cut off by the drain deadline reported success")
+	}
+}

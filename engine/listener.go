@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Accept back-off after errors such as EMFILE: the loop survives and
+// retries, doubling the pause up to maxAcceptBackoff.
+const (
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = time.Second
+)
+
+func (e *Engine) acceptLoop(l net.Listener) {
+	defer e.accepting.Done()
+	var backoff time.Duration
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if e.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			e.stats.AcceptErrors.Add(1)
+			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
+			e.log.Warn("accept failed", "addr", l.Addr().String(), "error", err, "retry_in", backoff)
+			if !e.sleep(backoff) {
+				return
+			}
+			continue
+		}
+		backoff = 0
+		if !e.acquireSlot() {
+			e.stats.Refused.Add(1)
+			conn.Close()
+			continue
+		}
+		e.startSession(conn)
+	}
+}
+
+// acquireSlot takes a session slot, waiting up to accept_wait when all are
+// in use; while it waits, further clients queue in the kernel backlog.
+func (e *Engine) acquireSlot() bool {
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if e.cfg.AcceptWait <= 0 {
+		return false
+	}
+	timer := time.NewTimer(e.cfg.AcceptWait)
+	defer timer.Stop()
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	case <-timer.C:
+		return false
+	case <-e.baseCtx.Done():
+		return false
+	}
+}
+
+// sleep pauses for d unless the engine stops first.
+func (e *Engine) sleep(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-e.baseCtx.Done():
+		return false
+	}
+}
+
+// listenUnix binds a unix socket, replacing a stale socket file left by a
+// dead process but never one a live process still serves.
+func listenUnix(path string, mode uint32) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("unix socket %s: file exists and is not a socket", path)
+		}
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return nil, fmt.Errorf("unix socket %s: %w", path, syscall.EADDRINUSE)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("unix socket %s: remove stale file: %w", path, err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen unix %s: %w", path, err)
+	}
+	if err := os.Chmod(path, os.FileMode(mode)); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("unix socket %s: chmod: %w", path, err)
+	}
+	return l, nil
+}

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/apache/thrift/lib/go/thrift"
+)
+
+// processFunc adapts a function to thrift.TProcessorFunction.
+type processFunc func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException)
+
+func (f processFunc) Process(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
+	return f(ctx, seqID, in, out)
+}
+
+// middleware wraps one method's processor function.
+type middleware func(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction
+
+// chain wraps every method of proc, first middleware outermost, into a new
+// map; proc itself is left untouched.
+func chain(proc thrift.TProcessor, mws ...middleware) map[string]thrift.TProcessorFunction {
+	out := make(map[string]thrift.TProcessorFunction, len(proc.ProcessorMap()))
+	for name, fn := range proc.ProcessorMap() {
+		for i := len(mws) - 1; i >= 0; i-- {
+			fn = mws[i](name, fn)
+		}
+		out[name] = fn
+	}
+	return out
+}
+
+// observe counts calls, failures and latency, and logs slow calls.
+func (e *Engine) observe(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
+	m := e.stats.Method(name)
+	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
+		start := time.Now()
+		ok, err := next.Process(ctx, seqID, in, out)
+		d := time.Since(start)
+		m.Calls.Add(1)
+		m.Latency.Observe(d)
+		if err != nil {
+			var te thrift.TException
+			if errors.As(err, &te) && te.TExceptionType() == thrift.TExceptionTypeCompiled {
+				m.Exceptions.Add(1)
+			} else {
+				m.Errors.Add(1)
+			}
+		}
+		if e.cfg.SlowCall > 0 && d > e.cfg.SlowCall {
+			e.log.Warn("slow call", "method", name, "duration", d, "client", clientOf(ctx), "error", err)
+		}
+		return ok, err
+	})
+}
+
+// recoverer turns a panic in a call into an INTERNAL_ERROR reply for that
+// call only; the session and the process go on. This is the one place
+// panics are recovered.
+func (e *Engine) recoverer(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
+	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (ok bool, err thrift.TException) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			e.stats.Panics.Add(1)
+			e.log.Error("call panicked", "method", name, "client", clientOf(ctx), "panic", v, "stack", string(debug.Stack()))
+			msg := fmt.Sprintf("Internal error processing %s: panic: %v", name, v)
+			ok, err = replyException(ctx, out, name, seqID, thrift.INTERNAL_ERROR, msg)
+		}()
+		return next.Process(ctx, seqID, in, out)
+	})
+}
+
+// limitRate refuses calls over the client's rate with INTERNAL_ERROR; the
+// arguments are skipped so the session stays in step.
+func (e *Engine) limitRate(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
+	if e.limits == nil {
+		return next
+	}
+	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
+		client := clientOf(ctx)
+		if e.limits.allow(client.ip()) {
+			return next.Process(ctx, seqID, in, out)
+		}
+		e.stats.RateLimited.Add(1)
+		if err := skipArgs(ctx, in); err != nil {
+			return false, thrift.WrapTException(err)
+		}
+		msg := fmt.Sprintf("Internal error processing %s: rate limit exceeded for client %s", name, client.ip())
+		return replyException(ctx, out, name, seqID, thrift.INTERNAL_ERROR, msg)
+	})
+}
+
+// withDeadline gives each call a context that ends after call_timeout, so
+// backend work stops before the client's own timeout.
+func (e *Engine) withDeadline(_ string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
+	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
+		ctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+		defer cancel()
+		return next.Process(ctx, seqID, in, out)
+	})
+}
+
+// skipArgs consumes a call's argument struct without decoding it.
+func skipArgs(ctx context.Context, in thrift.TProtocol) error {
+	if err := in.Skip(ctx, thrift.STRUCT); err != nil {
+		return err
+	}
+	return in.ReadMessageEnd(ctx)
+}
+
+// replyException writes a TApplicationException as the reply to seqID,
+// dropping anything already written for this call. It reports whether the
+// session can go on.
+func replyException(ctx context.Context, out thrift.TProtocol, name string, seqID int32, typ int32, msg string) (bool, thrift.TException) {
+	if t, ok := out.Transport().(*transport); ok {
+		t.discardWrites()
+	}
+	x := thrift.NewTApplicationException(typ, msg)
+	err := out.WriteMessageBegin(ctx, name, thrift.EXCEPTION, seqID)
+	if err == nil {
+		err = x.Write(ctx, out)
+	}
+	if err == nil {
+		err = out.WriteMessageEnd(ctx)
+	}
+	if err == nil {
+		err = out.Flush(ctx)
+	}
+	if err != nil {
+		return false, thrift.WrapTException(err)
+	}
+	return true, x
+}
