@@ -25,15 +25,20 @@ type Engine struct {
 	limits *clientLimits
 	slots  chan struct{}
 
-	baseCtx context.Context
-	cancel  context.CancelFunc
-	closing atomic.Bool
+	baseCtx   context.Context // cancelled when the engine is cut off
+	cancel    context.CancelFunc
+	closing   atomic.Bool
+	drainNs   atomic.Int64 // unix ns when Shutdown began
+	drainOnce sync.Once
+	watchOnce sync.Once
+	watchStop chan struct{}
+	watchDone chan struct{}
 
 	mu        sync.Mutex
 	listeners []net.Listener
-	conns     map[*transport]struct{}
-	sessions  sync.WaitGroup
-	accepting sync.WaitGroup
+	sessions  map[*session]struct{}
+	live      sync.WaitGroup // one per session
+	accepting sync.WaitGroup // one per accept loop
 }
 
 // New validates cfg and wraps every method of proc in the call middleware.
@@ -59,15 +64,17 @@ func New(cfg Config, proc thrift.TProcessor, log *slog.Logger) (*Engine, error) 
 			TBinaryStrictRead:  thrift.BoolPtr(false),
 			TBinaryStrictWrite: thrift.BoolPtr(true),
 		},
-		stats:   newStats(methods),
-		pool:    newBufPool(),
-		limits:  newClientLimits(cfg.RateLimit, cfg.RateBurst),
-		slots:   make(chan struct{}, cfg.MaxSessions),
-		baseCtx: ctx,
-		cancel:  cancel,
-		conns:   map[*transport]struct{}{},
+		stats:     newStats(methods),
+		pool:      newBufPool(),
+		limits:    newClientLimits(cfg.RateLimit, cfg.RateBurst),
+		slots:     make(chan struct{}, cfg.MaxSessions),
+		baseCtx:   ctx,
+		cancel:    cancel,
+		watchStop: make(chan struct{}),
+		watchDone: make(chan struct{}),
+		sessions:  map[*session]struct{}{},
 	}
-	e.fns = chain(proc, e.observe, e.recoverer, e.limitRate, e.withDeadline)
+	e.fns = chain(proc, e.track, e.recoverer, e.limitRate)
 	return e, nil
 }
 
@@ -101,6 +108,7 @@ func (e *Engine) Start() error {
 
 // Serve serves already-bound listeners (e.g. inherited on upgrade).
 func (e *Engine) Serve(ls ...net.Listener) {
+	e.watchOnce.Do(func() { go e.watch() })
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, l := range ls {
@@ -130,71 +138,93 @@ func (e *Engine) addrOf(network string) net.Addr {
 
 // startSession registers conn and serves it on its own goroutine.
 func (e *Engine) startSession(conn net.Conn) {
-	t := newTransport(conn, e.pool, e.cfg.MaxMessageBytes)
+	s := &session{e: e, t: newTransport(conn, e.pool, e.cfg.MaxMessageBytes), client: client{addr: conn.RemoteAddr()}}
+	s.phase.Store(phaseBusy) // waitCall moves it to idle
+	s.since.Store(time.Now().UnixNano())
 	e.mu.Lock()
-	e.conns[t] = struct{}{}
+	e.sessions[s] = struct{}{}
 	e.mu.Unlock()
-	e.sessions.Add(1)
+	e.live.Add(1)
 	e.stats.Accepted.Add(1)
 	e.stats.Sessions.Add(1)
-	s := &session{e: e, t: t, client: client{addr: conn.RemoteAddr()}}
 	go func() {
-		defer e.endSession(t)
+		defer e.endSession(s)
 		s.serve()
 	}()
 }
 
-func (e *Engine) endSession(t *transport) {
-	t.Close()
-	t.release()
+func (e *Engine) endSession(s *session) {
+	s.t.Close()
+	s.t.release()
 	e.mu.Lock()
-	delete(e.conns, t)
+	delete(e.sessions, s)
 	e.mu.Unlock()
 	e.stats.Sessions.Add(-1)
 	<-e.slots
-	e.sessions.Done()
+	e.live.Done()
 }
+
+func (e *Engine) drainStart() time.Time { return time.Unix(0, e.drainNs.Load()) }
 
 // grace is how long idle sessions may still send a call during a stop.
 func (e *Engine) grace() time.Duration { return min(drainGrace, e.cfg.DrainTimeout) }
 
 // Shutdown stops accepting, lets idle sessions send one last call within a
 // short grace, lets busy ones finish their call, and waits for all of them
-// until ctx ends; then it closes what is left. Calling it twice is safe.
+// until ctx ends; then it cancels and closes what is left. Calling it twice
+// is safe.
 func (e *Engine) Shutdown(ctx context.Context) error {
-	e.closing.Store(true)
+	e.drainOnce.Do(func() {
+		e.drainNs.Store(time.Now().UnixNano())
+		e.closing.Store(true) // after drainNs: the watchdog reads them in this order
+	})
+	e.watchOnce.Do(func() { go e.watch() })
 	e.mu.Lock()
 	for _, l := range e.listeners {
 		l.Close()
 	}
 	e.listeners = nil
-	deadline := time.Now().Add(e.grace())
-	for t := range e.conns {
-		_ = t.conn.SetReadDeadline(deadline)
-	}
 	e.mu.Unlock()
 	e.accepting.Wait()
 
 	done := make(chan struct{})
-	go func() { e.sessions.Wait(); close(done) }()
+	go func() { e.live.Wait(); close(done) }()
+	var left int
 	select {
 	case <-done:
-		e.cancel()
-		return nil
 	case <-ctx.Done():
+		left = e.cutOff()
+		<-done
 	}
 	e.cancel()
-	e.mu.Lock()
-	left := len(e.conns)
-	for t := range e.conns {
-		t.Close()
-	}
-	e.mu.Unlock()
-	<-done
+	e.stopWatch()
 	if left > 0 {
 		return fmt.Errorf("%w: closed %d sessions still busy", ErrDrainTimeout, left)
 	}
 	return nil
+}
+
+// cutOff cancels every running call and closes every session.
+func (e *Engine) cutOff() int {
+	e.cancel()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for s := range e.sessions {
+		if call := s.call.Load(); call != nil {
+			call.cancel(context.Canceled)
+		}
+		s.t.Close()
+	}
+	return len(e.sessions)
+}
+
+func (e *Engine) stopWatch() {
+	select {
+	case <-e.watchStop:
+	default:
+		close(e.watchStop)
+	}
+	<-e.watchDone
 }
 
 // ErrDrainTimeout: a graceful stop had to cut sessions off.

@@ -33,12 +33,20 @@ func chain(proc thrift.TProcessor, mws ...middleware) map[string]thrift.TProcess
 	return out
 }
 
-// observe counts calls, failures and latency, and logs slow calls.
-func (e *Engine) observe(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
+// track runs a call under its deadline and counts it: calls, failures,
+// latency from the call's first byte to its reply, slow calls. The call's
+// context ends after call_timeout; the watchdog cancels it when it expires
+// and returning cancels it too.
+func (e *Engine) track(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
 	m := e.stats.Method(name)
 	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
-		start := time.Now()
-		ok, err := next.Process(ctx, seqID, in, out)
+		s := sessionOf(ctx)
+		start := s.busySince()
+		call := newCallCtx(ctx, start.Add(e.cfg.CallTimeout))
+		s.setCall(call)
+		ok, err := next.Process(call, seqID, in, out)
+		s.setCall(nil)
+		call.cancel(context.Canceled)
 		d := time.Since(start)
 		m.Calls.Add(1)
 		m.Latency.Observe(d)
@@ -93,16 +101,6 @@ func (e *Engine) limitRate(name string, next thrift.TProcessorFunction) thrift.T
 		}
 		msg := fmt.Sprintf("Internal error processing %s: rate limit exceeded for client %s", name, client.ip())
 		return replyException(ctx, out, name, seqID, thrift.INTERNAL_ERROR, msg)
-	})
-}
-
-// withDeadline gives each call a context that ends after call_timeout, so
-// backend work stops before the client's own timeout.
-func (e *Engine) withDeadline(_ string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
-	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
-		ctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
-		defer cancel()
-		return next.Process(ctx, seqID, in, out)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
@@ -15,24 +16,40 @@ import (
 // a graceful stop began; a call already on the wire is served, not dropped.
 const drainGrace = 100 * time.Millisecond
 
-type clientKey struct{}
+// errExpired: the watchdog ended the session while it was waking up.
+var errExpired = errors.New("session expired")
+
+type sessionKey struct{}
+
+// sessionOf returns the session a call's context belongs to, or nil.
+func sessionOf(ctx context.Context) *session {
+	s, _ := ctx.Value(sessionKey{}).(*session)
+	return s
+}
 
 // clientOf returns the calling client carried by a call's context.
 func clientOf(ctx context.Context) *client {
-	c, _ := ctx.Value(clientKey{}).(*client)
-	return c
+	if s := sessionOf(ctx); s != nil {
+		return &s.client
+	}
+	return nil
 }
 
 // session serves one client connection: calls in order, one at a time.
+// phase, since and call are shared with the watchdog.
 type session struct {
 	e      *Engine
 	t      *transport
 	client client
+
+	phase atomic.Int32            // phaseIdle, phaseBusy or phaseExpired
+	since atomic.Int64            // unix ns when the phase began
+	call  atomic.Pointer[callCtx] // the running call, if any
 }
 
 func (s *session) serve() {
 	e, t := s.e, s.t
-	ctx := context.WithValue(e.baseCtx, clientKey{}, &s.client)
+	ctx := context.WithValue(context.Background(), sessionKey{}, s)
 	defer func() {
 		if v := recover(); v != nil { // a thrift decoder bug on hostile input
 			e.stats.Panics.Add(1)
@@ -68,22 +85,39 @@ func (s *session) serve() {
 	}
 }
 
-// waitCall waits up to idle_timeout for the next call's first byte, then
-// gives the whole call (read, run, reply) its own deadline.
+// busySince is when the current call's first byte arrived (now, outside a
+// session).
+func (s *session) busySince() time.Time {
+	if s == nil {
+		return time.Now()
+	}
+	return time.Unix(0, s.since.Load())
+}
+
+// setCall publishes the running call to the watchdog.
+func (s *session) setCall(c *callCtx) {
+	if s != nil {
+		s.call.Store(c)
+	}
+}
+
+// waitCall waits for the next call's first byte. The watchdog bounds the
+// wait by idle_timeout and the call that follows by read, call and write
+// timeouts; a phase change it made first ends the session.
 func (s *session) waitCall() error {
-	e, t := s.e, s.t
-	if err := t.conn.SetReadDeadline(time.Now().Add(e.cfg.IdleTimeout)); err != nil {
-		return err
+	s.since.Store(time.Now().UnixNano())
+	if !s.phase.CompareAndSwap(phaseBusy, phaseIdle) {
+		return errExpired
 	}
-	if e.closing.Load() {
-		_ = t.conn.SetReadDeadline(time.Now().Add(e.grace()))
-	}
-	if err := t.waitReadable(); err != nil {
+	if err := s.t.waitReadable(); err != nil {
 		s.closeReason(err)
 		return err
 	}
-	c := e.cfg
-	return t.conn.SetDeadline(time.Now().Add(c.ReadTimeout + c.CallTimeout + c.WriteTimeout))
+	s.since.Store(time.Now().UnixNano())
+	if !s.phase.CompareAndSwap(phaseIdle, phaseBusy) {
+		return errExpired
+	}
+	return nil
 }
 
 // serveOne reads one message and dispatches it; false ends the session.

@@ -28,21 +28,22 @@ var (
 )
 
 // bufPool hands out byte buffers. Each engine owns one, so two engines in one
-// process share nothing.
+// process share nothing. Buffers travel as *[]byte so that get and put
+// allocate nothing.
 type bufPool struct{ p sync.Pool }
 
 func newBufPool() *bufPool {
 	return &bufPool{p: sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}}
 }
 
-func (bp *bufPool) get() []byte { return *(bp.p.Get().(*[]byte)) }
+func (bp *bufPool) get() *[]byte { return bp.p.Get().(*[]byte) }
 
-func (bp *bufPool) put(b []byte) {
-	if cap(b) > maxPooledBuf {
+func (bp *bufPool) put(b *[]byte) {
+	if cap(*b) > maxPooledBuf {
 		return
 	}
-	b = b[:cap(b)]
-	bp.p.Put(&b)
+	*b = (*b)[:cap(*b)]
+	bp.p.Put(b)
 }
 
 // transport is a session's thrift.TRichTransport over one client connection.
@@ -56,13 +57,18 @@ func (bp *bufPool) put(b []byte) {
 // In framed mode it strips the 4-byte length on read and adds it on Flush,
 // so one type serves both transports.
 type transport struct {
-	conn  net.Conn
-	raw   syscall.RawConn // nil when the conn has no file descriptor (tests)
-	pool  *bufPool
-	rbuf  []byte
-	r, w  int
-	wbuf  []byte
-	maxIn int64
+	conn   net.Conn
+	raw    syscall.RawConn // nil when the conn has no file descriptor (tests)
+	rawFn  func(fd uintptr) bool
+	rawN   int
+	rawErr error
+	pool   *bufPool
+	rbufp  *[]byte // pooled read buffer; rbuf is *rbufp
+	rbuf   []byte
+	r, w   int
+	wbufp  *[]byte // pooled write buffer; wbuf grows from *wbufp
+	wbuf   []byte
+	maxIn  int64
 
 	framed    bool
 	frameLeft int64 // framed: bytes of the current frame not yet read
@@ -77,9 +83,27 @@ func newTransport(conn net.Conn, pool *bufPool, maxIn int32) *transport {
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			t.raw = raw
+			t.rawFn = t.rawRead // bound once: no closure per call
 		}
 	}
 	return t
+}
+
+// rawRead runs when the socket may be readable: it takes a buffer from the
+// pool only if there are bytes to put in it.
+func (t *transport) rawRead(fd uintptr) bool {
+	bp := t.pool.get()
+	t.rawN, t.rawErr = syscall.Read(int(fd), *bp)
+	if t.rawErr == syscall.EAGAIN {
+		t.pool.put(bp)
+		return false
+	}
+	if t.rawN > 0 {
+		t.rbufp, t.rbuf, t.r, t.w = bp, *bp, 0, t.rawN
+	} else {
+		t.pool.put(bp)
+	}
+	return true
 }
 
 // buffered reports how many received bytes are not yet consumed.
@@ -94,39 +118,27 @@ func (t *transport) waitReadable() error {
 	if t.raw == nil || t.rbuf != nil {
 		return t.fill()
 	}
-	var n int
-	var rerr error
-	err := t.raw.Read(func(fd uintptr) bool {
-		buf := t.pool.get()
-		n, rerr = syscall.Read(int(fd), buf)
-		if rerr == syscall.EAGAIN {
-			t.pool.put(buf)
-			return false
+	for {
+		err := t.raw.Read(t.rawFn)
+		switch {
+		case err != nil:
+			return err
+		case t.rawErr == syscall.EINTR:
+			continue
+		case t.rawErr != nil:
+			return t.rawErr
+		case t.rawN == 0:
+			return io.EOF
 		}
-		if n > 0 {
-			t.rbuf, t.r, t.w = buf, 0, n
-		} else {
-			t.pool.put(buf)
-		}
-		return true
-	})
-	switch {
-	case err != nil:
-		return err
-	case rerr == syscall.EINTR:
-		return t.waitReadable()
-	case rerr != nil:
-		return rerr
-	case n == 0:
-		return io.EOF
+		return nil
 	}
-	return nil
 }
 
 // fill reads more bytes from the connection into the read buffer.
 func (t *transport) fill() error {
 	if t.rbuf == nil {
-		t.rbuf = t.pool.get()
+		t.rbufp = t.pool.get()
+		t.rbuf = *t.rbufp
 	}
 	if t.r == t.w {
 		t.r, t.w = 0, 0
@@ -189,10 +201,14 @@ func (t *transport) endMessage() error {
 		t.frameLeft -= n
 	}
 	if t.rbuf != nil && t.buffered() == 0 {
-		t.pool.put(t.rbuf)
-		t.rbuf, t.r, t.w = nil, 0, 0
+		t.releaseRead()
 	}
 	return nil
+}
+
+func (t *transport) releaseRead() {
+	t.pool.put(t.rbufp)
+	t.rbufp, t.rbuf, t.r, t.w = nil, nil, 0, 0
 }
 
 // limit bounds a read of n bytes by what the current message may still read.
@@ -266,7 +282,8 @@ func (t *transport) RemainingBytes() uint64 {
 
 func (t *transport) ensureWrite() {
 	if t.wbuf == nil {
-		t.wbuf = t.pool.get()[:0]
+		t.wbufp = t.pool.get()
+		t.wbuf = (*t.wbufp)[:0]
 		if t.framed {
 			t.wbuf = append(t.wbuf, 0, 0, 0, 0)
 		}
@@ -297,8 +314,11 @@ func (t *transport) WriteString(s string) (int, error) {
 // discardWrites drops a partly written reply (e.g. after a panic mid-call).
 func (t *transport) discardWrites() {
 	if t.wbuf != nil {
-		t.pool.put(t.wbuf)
-		t.wbuf = nil
+		if cap(t.wbuf) <= maxPooledBuf {
+			*t.wbufp = t.wbuf // keep a buffer that grew, up to the cap
+		}
+		t.pool.put(t.wbufp)
+		t.wbufp, t.wbuf = nil, nil
 	}
 }
 
@@ -334,7 +354,6 @@ func (t *transport) Close() error {
 func (t *transport) release() {
 	t.discardWrites()
 	if t.rbuf != nil {
-		t.pool.put(t.rbuf)
-		t.rbuf = nil
+		t.releaseRead()
 	}
 }

@@ -1,0 +1,40 @@
+# faed: see README.md. Every target works on a fresh Debian machine with Go.
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: run test unit fuzz vet build idl bench clean
+
+## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
+run:
+	$(GO) run ./cmd/faed
+
+## test: everything CI runs; installs missing Debian packages first
+test: deps vet unit fuzz
+
+deps:
+	@scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^idl/'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go' | grep -v '^idl/'); exit 1; }
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+## fuzz: each fuzz target for FUZZTIME, on top of its committed corpus
+fuzz:
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## idl: regenerate Go and PHP code from idl/fun.thrift (Debian thrift 0.17)
+idl:
+	scripts/idl.sh
+
+## bench: faed vs bare TSimpleServer vs raw echo, written to docs/BENCHMARKS.md
+bench:
+	scripts/bench.sh
+
+clean:
+	rm -rf bin var

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+)
+
+// AdminSources is what the admin endpoint serves; nil fields are served as
+// "not available".
+type AdminSources struct {
+	// Stats returns the value served as JSON by /stats.
+	Stats func() any
+	// Metrics serves /metrics (a promhttp handler over main's registry).
+	Metrics http.Handler
+	// Ready reports why the process is not ready to serve, or nil.
+	Ready func() error
+	// Config returns the running configuration with secrets masked.
+	Config func() ([]byte, error)
+}
+
+// Admin is the operator's HTTP endpoint: health, readiness, stats, metrics,
+// pprof and the redacted config. It never shares a port with clients and
+// never uses http.DefaultServeMux.
+type Admin struct {
+	cfg AdminConfig
+	srv *http.Server
+	log *slog.Logger
+	ln  net.Listener
+}
+
+// NewAdmin builds the admin endpoint; Start binds it.
+func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if src.Ready != nil {
+			if err := src.Ready(); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		if src.Stats == nil {
+			http.Error(w, "stats not available", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(src.Stats())
+	})
+	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
+		if src.Config == nil {
+			http.Error(w, "config not available", http.StatusNotFound)
+			return
+		}
+		b, err := src.Config()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(b)
+	})
+	if src.Metrics != nil {
+		mux.Handle("GET /metrics", src.Metrics)
+	}
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return &Admin{
+		cfg: cfg,
+		log: log,
+		srv: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+	}
+}
+
+// Start binds the admin listener and serves it in the background; with an
+// empty listen address it does nothing.
+func (a *Admin) Start() error {
+	if a.cfg.Listen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("admin listen %s: %w", a.cfg.Listen, err)
+	}
+	a.ln = ln
+	a.log.Info("admin listening", "addr", ln.Addr().String())
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("admin server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the bound admin address, or nil when disabled.
+func (a *Admin) Addr() net.Addr {
+	if a.ln == nil {
+		return nil
+	}
+	return a.ln.Addr()
+}
+
+// Shutdown stops the admin endpoint.
+func (a *Admin) Shutdown(ctx context.Context) error {
+	if a.ln == nil {
+		return nil
+	}
+	return a.srv.Shutdown(ctx)
+}

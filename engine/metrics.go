@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// collector exposes Stats to Prometheus, read at scrape time.
+type collector struct {
+	s *Stats
+
+	calls, errs, excs, latency                    *prometheus.Desc
+	accepted, refused, acceptErrs, sessions       *prometheus.Desc
+	protoErrs, timeouts, unknown, limited, panics *prometheus.Desc
+}
+
+// Collector returns a prometheus.Collector over the engine's counters, for
+// a registry built by the caller.
+func (e *Engine) Collector() prometheus.Collector {
+	m := []string{"method"}
+	d := func(name, help string, labels []string) *prometheus.Desc {
+		return prometheus.NewDesc("faed_"+name, help, labels, nil)
+	}
+	return &collector{
+		s:          e.stats,
+		calls:      d("calls_total", "Calls answered, by method.", m),
+		errs:       d("call_errors_total", "Calls that failed, by method.", m),
+		excs:       d("call_exceptions_total", "Calls answered with a declared exception (e.g. cache miss), by method.", m),
+		latency:    d("call_duration_seconds", "Call latency, by method.", m),
+		accepted:   d("sessions_accepted_total", "Client connections accepted.", nil),
+		refused:    d("sessions_refused_total", "Client connections closed because max_sessions was reached.", nil),
+		acceptErrs: d("accept_errors_total", "Accept failures (e.g. too many open files).", nil),
+		sessions:   d("sessions", "Client sessions open now.", nil),
+		protoErrs:  d("protocol_errors_total", "Sessions closed on undecodable input.", nil),
+		timeouts:   d("session_timeouts_total", "Sessions closed on idle or read timeout.", nil),
+		unknown:    d("unknown_method_calls_total", "Calls of unknown methods.", nil),
+		limited:    d("rate_limited_calls_total", "Calls refused by the per-client rate limit.", nil),
+		panics:     d("panics_total", "Panics recovered (each is a bug).", nil),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.calls, c.errs, c.excs, c.latency, c.accepted, c.refused,
+		c.acceptErrs, c.sessions, c.protoErrs, c.timeouts, c.unknown, c.limited, c.panics} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(c.accepted, s.Accepted.Load())
+	counter(c.refused, s.Refused.Load())
+	counter(c.acceptErrs, s.AcceptErrors.Load())
+	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions.Load()))
+	counter(c.protoErrs, s.ProtocolErrors.Load())
+	counter(c.timeouts, s.Timeouts.Load())
+	counter(c.unknown, s.UnknownMethods.Load())
+	counter(c.limited, s.RateLimited.Load())
+	counter(c.panics, s.Panics.Load())
+	for _, name := range s.MethodNames() {
+		m := s.methods[name]
+		calls := m.Calls.Load()
+		if calls == 0 {
+			continue
+		}
+		counter(c.calls, calls, name)
+		counter(c.errs, m.Errors.Load(), name)
+		counter(c.excs, m.Exceptions.Load(), name)
+		counts, sum := m.Latency.Counts()
+		buckets := make(map[float64]uint64, len(latencyBounds))
+		var cum uint64
+		for i, b := range latencyBounds {
+			cum += uint64(counts[i])
+			buckets[b.Seconds()] = cum
+		}
+		cum += uint64(counts[len(latencyBounds)])
+		ch <- prometheus.MustNewConstHistogram(c.latency, cum, sum.Seconds(), buckets, name)
+	}
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every Fuzz* target of the module for $FUZZTIME each (go test allows
+# one fuzz target per invocation).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME=${FUZZTIME:-10s}
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		echo "fuzz $pkg $target ($FUZZTIME)"
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >/tmp/faed-fuzz.$$.log 2>&1 || { cat /tmp/faed-fuzz.$$.log; rm -f /tmp/faed-fuzz.$$.log; exit 1; }
+	done
+done
+rm -f /tmp/faed-fuzz.$$.log

@@ -1,0 +1,97 @@
+package servant_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/servant"
+)
+
+func newServant(now time.Time) *servant.Servant {
+	started := now.Add(-90 * time.Minute)
+	return servant.New(servant.Info{Version: "1.2.3", Build: "abc123", WorkerID: 7, Started: started},
+		func() time.Time { return now })
+}
+
+func TestPingReportsVersionBuildWorkerUptime(t *testing.T) {
+	s := newServant(time.Unix(1_700_000_000, 500))
+	got, err := s.Ping(context.Background(), &rpc.Context{Rid: 1, Reason: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ver:1.2.3, build:abc123, myid:7, uptime:1h30m0s"
+	if got != want {
+		t.Fatalf("ping = %q, want %q", got, want)
+	}
+}
+
+func TestNoopReturnsArgument(t *testing.T) {
+	s := newServant(time.Now())
+	for _, x := range []int32{0, 1, -1, 1<<31 - 1, -1 << 31} {
+		if got, err := s.Noop(context.Background(), x); err != nil || got != x {
+			t.Fatalf("noop(%d) = %d, %v", x, got, err)
+		}
+	}
+}
+
+func TestContextValidation(t *testing.T) {
+	s := newServant(time.Now())
+	cases := []struct {
+		name string
+		c    *rpc.Context
+		ok   bool
+	}{
+		{"valid", &rpc.Context{Rid: 1, Reason: "r"}, true},
+		{"valid without uid", &rpc.Context{Rid: -5, Reason: "r"}, true},
+		{"rid zero", &rpc.Context{Rid: 0, Reason: "r"}, false},
+		{"empty reason", &rpc.Context{Rid: 1}, false},
+		{"nil", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.Ping(context.Background(), tc.c)
+			if tc.ok && err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if !tc.ok && (!errors.Is(err, servant.ErrInvalidContext) || !strings.Contains(err.Error(), "invalid context")) {
+				t.Fatalf("err = %v, want invalid context", err)
+			}
+		})
+	}
+}
+
+// Parts not built yet must say so, naming the part, after the Context check.
+func TestUnbuiltPartsNameThemselves(t *testing.T) {
+	s := newServant(time.Now())
+	ctx, good := context.Background(), &rpc.Context{Rid: 1, Reason: "r"}
+	calls := map[string]func(*rpc.Context) error{
+		"id generator": func(c *rpc.Context) error { _, err := s.IDNext(ctx, c); return err },
+		"local cache":  func(c *rpc.Context) error { _, err := s.LcGet(ctx, c, "k"); return err },
+		"locks":        func(c *rpc.Context) error { _, err := s.Lock(ctx, c, "r", "k"); return err },
+		"redis":        func(c *rpc.Context) error { _, err := s.RdCall(ctx, c, "GET", "p", []string{"k"}); return err },
+		"memcache":     func(c *rpc.Context) error { _, err := s.McGet(ctx, c, "p", "k"); return err },
+		"couchbase":    func(c *rpc.Context) error { _, err := s.CbGet(ctx, c, "b", "k"); return err },
+		"mongodb":      func(c *rpc.Context) error { _, err := s.MgCount(ctx, c, "p", "t", 0, nil); return err },
+		"mysql":        func(c *rpc.Context) error { return s.MyEvict(ctx, c, "k") },
+		"zookeeper":    func(c *rpc.Context) error { _, err := s.ZkDel(ctx, c, "/x"); return err },
+	}
+	for part, call := range calls {
+		err := call(good)
+		if !errors.Is(err, servant.ErrNotBuilt) || !strings.Contains(err.Error(), part) {
+			t.Errorf("%s: err = %v, want not built naming the part", part, err)
+		}
+		if err := call(&rpc.Context{}); !errors.Is(err, servant.ErrInvalidContext) {
+			t.Errorf("%s with empty context: err = %v, want invalid context", part, err)
+		}
+	}
+	// id_decode skips the Context check (SPEC §1).
+	_, err := s.IDDecode(ctx, nil, 1)
+	if !errors.Is(err, servant.ErrNotBuilt) || !regexp.MustCompile(`id generator`).MatchString(err.Error()) {
+		t.Errorf("id_decode: err = %v", err)
+	}
+}
