@@ -42,3 +42,9 @@ func unavailable(c *rpc.Context, part string) error {
 	}
 	return fmt.Errorf("%s: %w", part, ErrNotBuilt)
 }
+
+// cacheMissed is the declared exception for a cache miss.
+func cacheMissed(key string) error {
+	msg := "cache missed: " + key
+	return &rpc.TCacheMissed{Message: &msg}
+}

@@ -9,17 +9,24 @@ import (
 
 const partID = "id generator"
 
-// IDNext is not built yet.
-func (s *Servant) IDNext(_ context.Context, c *rpc.Context) (int64, error) {
-	return 0, unavailable(c, partID)
+// IDNext issues an id with tag 0.
+func (s *Servant) IDNext(ctx context.Context, c *rpc.Context) (int64, error) {
+	return s.IDNextWithTag(ctx, c, 0)
 }
 
-// IDNextWithTag is not built yet.
-func (s *Servant) IDNextWithTag(_ context.Context, c *rpc.Context, _ int16) (int64, error) {
-	return 0, unavailable(c, partID)
+// IDNextWithTag issues an id carrying tag (0–31).
+func (s *Servant) IDNextWithTag(_ context.Context, c *rpc.Context, tag int16) (int64, error) {
+	if err := checkContext(c); err != nil {
+		return 0, err
+	}
+	if s.ids == nil {
+		return 0, fmt.Errorf("%s: %w", partID, ErrNotConfigured)
+	}
+	return s.ids.Next(int(tag))
 }
 
-// IDDecode is not built yet. It skips the Context check (SPEC §1).
-func (s *Servant) IDDecode(_ context.Context, _ *rpc.Context, _ int64) ([]int64, error) {
-	return nil, fmt.Errorf("%s: %w", partID, ErrNotBuilt)
+// IDDecode returns [unix-ms, tag, worker, seq]. Like noop it skips the
+// Context check: it needs no state.
+func (s *Servant) IDDecode(_ context.Context, _ *rpc.Context, id int64) ([]int64, error) {
+	return DecodeID(id), nil
 }

@@ -18,19 +18,33 @@ type Info struct {
 	Started time.Time
 }
 
+// Parts are the servant's building blocks, built and owned by the caller
+// (cmd/faed). A nil part answers its calls with an error naming it.
+type Parts struct {
+	// IDs issues ids.
+	IDs *IDGen
+	// Locks is the node's lock table.
+	Locks *LockTable
+	// Cache backs lc_*.
+	Cache LocalCache
+}
+
 // Servant serves every FunServant method. Parts that are not configured
 // answer with an error naming their config section.
 type Servant struct {
-	info Info
-	now  func() time.Time
+	info  Info
+	now   func() time.Time
+	ids   *IDGen
+	locks *LockTable
+	cache LocalCache
 }
 
 var _ rpc.FunServant = (*Servant)(nil)
 
 // New builds a Servant. now may be nil (time.Now).
-func New(info Info, now func() time.Time) *Servant {
+func New(info Info, parts Parts, now func() time.Time) *Servant {
 	if now == nil {
 		now = time.Now
 	}
-	return &Servant{info: info, now: now}
+	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache}
 }

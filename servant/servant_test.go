@@ -3,7 +3,6 @@ package servant_test
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 
 func newServant(now time.Time) *servant.Servant {
 	started := now.Add(-90 * time.Minute)
-	return servant.New(servant.Info{Version: "1.2.3", Build: "abc123", WorkerID: 7, Started: started},
+	return servant.New(servant.Info{Version: "1.2.3", Build: "abc123", WorkerID: 7, Started: started}, servant.Parts{},
 		func() time.Time { return now })
 }
 
@@ -70,9 +69,6 @@ func TestUnbuiltPartsNameThemselves(t *testing.T) {
 	s := newServant(time.Now())
 	ctx, good := context.Background(), &rpc.Context{Rid: 1, Reason: "r"}
 	calls := map[string]func(*rpc.Context) error{
-		"id generator": func(c *rpc.Context) error { _, err := s.IDNext(ctx, c); return err },
-		"local cache":  func(c *rpc.Context) error { _, err := s.LcGet(ctx, c, "k"); return err },
-		"locks":        func(c *rpc.Context) error { _, err := s.Lock(ctx, c, "r", "k"); return err },
 		"redis":        func(c *rpc.Context) error { _, err := s.RdCall(ctx, c, "GET", "p", []string{"k"}); return err },
 		"memcache":     func(c *rpc.Context) error { _, err := s.McGet(ctx, c, "p", "k"); return err },
 		"couchbase":    func(c *rpc.Context) error { _, err := s.CbGet(ctx, c, "b", "k"); return err },
@@ -89,9 +85,24 @@ func TestUnbuiltPartsNameThemselves(t *testing.T) {
 			t.Errorf("%s with empty context: err = %v, want invalid context", part, err)
 		}
 	}
-	// id_decode skips the Context check (SPEC §1).
-	_, err := s.IDDecode(ctx, nil, 1)
-	if !errors.Is(err, servant.ErrNotBuilt) || !regexp.MustCompile(`id generator`).MatchString(err.Error()) {
-		t.Errorf("id_decode: err = %v", err)
+}
+
+// Parts the caller did not build say so, naming the part.
+func TestUnconfiguredPartsNameThemselves(t *testing.T) {
+	s := newServant(time.Now())
+	ctx, good := context.Background(), &rpc.Context{Rid: 1, Reason: "r"}
+	calls := map[string]func(*rpc.Context) error{
+		"id generator": func(c *rpc.Context) error { _, err := s.IDNext(ctx, c); return err },
+		"local cache":  func(c *rpc.Context) error { _, err := s.LcGet(ctx, c, "k"); return err },
+		"locks":        func(c *rpc.Context) error { _, err := s.Lock(ctx, c, "r", "k"); return err },
+	}
+	for part, call := range calls {
+		err := call(good)
+		if !errors.Is(err, servant.ErrNotConfigured) || !strings.Contains(err.Error(), part) {
+			t.Errorf("%s: err = %v, want not configured naming the part", part, err)
+		}
+		if err := call(&rpc.Context{}); !errors.Is(err, servant.ErrInvalidContext) {
+			t.Errorf("%s with empty context: err = %v, want invalid context", part, err)
+		}
 	}
 }

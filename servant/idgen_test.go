@@ -1,0 +1,233 @@
+package servant_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/faed/faed/servant"
+)
+
+// steppedClock is the real clock plus an offset a test can step, so waits
+// in real time let it catch up as a real clock would.
+type steppedClock struct{ offset atomic.Int64 }
+
+func (c *steppedClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *steppedClock) step(d time.Duration) { c.offset.Add(int64(d)) }
+
+func newGen(t *testing.T, cfg servant.IDConfig, worker int, now func() time.Time) *servant.IDGen {
+	t.Helper()
+	g, err := servant.NewIDGen(cfg, worker, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g
+}
+
+func TestIDsUniqueAndIncreasingAcrossGoroutines(t *testing.T) {
+	const workers, perWorker = 8, 1_000_000
+	g := newGen(t, servant.DefaultIDConfig(), 3, nil)
+	all := make([][]int64, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids := make([]int64, perWorker)
+			for i := range ids {
+				id, err := g.Next(w % 32)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[i] = id &^ (31 << 17) // strip the tag: uniqueness must not rely on it
+				if i > 0 && ids[i] <= ids[i-1] {
+					t.Errorf("goroutine %d: id %d not above %d", w, ids[i], ids[i-1])
+					return
+				}
+			}
+			all[w] = ids
+		}()
+	}
+	wg.Wait()
+	merged := slices.Concat(all...)
+	slices.Sort(merged)
+	if len(merged) != workers*perWorker {
+		t.Fatalf("got %d ids", len(merged))
+	}
+	for i := 1; i < len(merged); i++ {
+		if merged[i] == merged[i-1] {
+			t.Fatalf("duplicate id %d", merged[i])
+		}
+	}
+}
+
+func TestDecodeRoundTrip(t *testing.T) {
+	g := newGen(t, servant.DefaultIDConfig(), 21, nil)
+	before := time.Now().UnixMilli()
+	for tag := 0; tag <= 31; tag++ {
+		id, err := g.Next(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := servant.DecodeID(id)
+		if d[0] < before || d[0] > time.Now().UnixMilli() || d[1] != int64(tag) || d[2] != 21 || d[3] < 0 || d[3] > 4095 {
+			t.Fatalf("decode(%d) = %v (tag %d, worker 21, after %d)", id, d, tag, before)
+		}
+	}
+	// A hand-built id of the compat layout decodes to its parts.
+	id := int64(1000)<<22 | 7<<17 | 9<<12 | 42
+	if got, want := servant.DecodeID(id), []int64{1388834974657 + 1000, 7, 9, 42}; !slices.Equal(got, want) {
+		t.Fatalf("decode = %v, want %v", got, want)
+	}
+}
+
+func TestTagBounds(t *testing.T) {
+	g := newGen(t, servant.DefaultIDConfig(), 0, nil)
+	for _, tag := range []int{-1, 32, -32768, 32767} {
+		if _, err := g.Next(tag); !errors.Is(err, servant.ErrBadTag) {
+			t.Errorf("tag %d: err = %v, want ErrBadTag", tag, err)
+		}
+	}
+	for _, tag := range []int{0, 31} {
+		if _, err := g.Next(tag); err != nil {
+			t.Errorf("tag %d: %v", tag, err)
+		}
+	}
+}
+
+func TestClockStepsBack(t *testing.T) {
+	cases := []struct {
+		step    time.Duration
+		succeed bool // after a bounded wait
+	}{
+		{-10 * time.Millisecond, true},
+		{-time.Second, false},
+		{-60 * time.Second, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.step.String(), func(t *testing.T) {
+			clk := &steppedClock{}
+			g := newGen(t, servant.DefaultIDConfig(), 1, clk.now)
+			last, err := g.Next(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.step(tc.step)
+			start := time.Now()
+			id, err := g.Next(0)
+			waited := time.Since(start)
+			if waited > servant.MaxClockBack+50*time.Millisecond {
+				t.Errorf("waited %v, more than the bound", waited)
+			}
+			if !tc.succeed {
+				if !errors.Is(err, servant.ErrClockBack) {
+					t.Fatalf("err = %v, want ErrClockBack", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("after a %v step: %v", tc.step, err)
+			}
+			if id <= last {
+				t.Fatalf("id %d not above %d after the clock stepped back", id, last)
+			}
+		})
+	}
+}
+
+func TestStateFileAheadOfClockAfterRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "id.state")
+	cfg := servant.DefaultIDConfig()
+	cfg.StateFile = path
+
+	g := newGen(t, cfg, 2, nil)
+	var last int64
+	for range 10000 {
+		id, err := g.Next(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = id
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Restart with the clock 30ms behind the last id: a bounded wait, then
+	// ids above every earlier one.
+	clk := &steppedClock{}
+	clk.step(-30 * time.Millisecond)
+	g2 := newGen(t, cfg, 2, clk.now)
+	id, err := g2.Next(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id <= last {
+		t.Fatalf("restart reissued: %d <= %d", id, last)
+	}
+	g2.Close()
+
+	// A mark far ahead of the clock: an error, never an id below it.
+	ahead := time.Now().Add(10*time.Second).UnixMilli() - 1388834974657
+	if err := os.WriteFile(path, []byte(strconv.FormatInt(ahead, 10)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g3 := newGen(t, cfg, 2, nil)
+	if _, err := g3.Next(0); !errors.Is(err, servant.ErrClockBack) {
+		t.Fatalf("err = %v, want ErrClockBack", err)
+	}
+}
+
+func TestStateFileCorruptIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "id.state")
+	if err := os.WriteFile(path, []byte("not a number"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := servant.DefaultIDConfig()
+	cfg.StateFile = path
+	if _, err := servant.NewIDGen(cfg, 0, nil); !errors.Is(err, servant.ErrIDState) {
+		t.Fatalf("err = %v, want ErrIDState", err)
+	}
+}
+
+func TestIDConfigBounds(t *testing.T) {
+	cfg := servant.DefaultIDConfig()
+	cfg.MaxClockBack = time.Second
+	if _, err := servant.NewIDGen(cfg, 0, nil); err == nil {
+		t.Error("max_clock_back of 1s accepted")
+	}
+	for _, w := range []int{-1, 32} {
+		if _, err := servant.NewIDGen(servant.DefaultIDConfig(), w, nil); err == nil {
+			t.Errorf("worker %d accepted", w)
+		}
+	}
+}
+
+func BenchmarkIDNext(b *testing.B) {
+	for _, par := range []int{1, 8} {
+		b.Run(strconv.Itoa(par)+"goroutines", func(b *testing.B) {
+			g, err := servant.NewIDGen(servant.DefaultIDConfig(), 0, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetParallelism(par)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := g.Next(0); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ids/s")
+		})
+	}
+}

@@ -1,0 +1,90 @@
+package servant
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// idState persists a high-water mark: no id of this worker was ever issued
+// with a timestamp above it. The mark is written ahead of use (now +
+// reserve) so the id path touches the disk at most once per reserve.
+type idState struct {
+	path    string
+	reserve int64 // ms
+	mark    int64 // ms since idEpochMs, as saved
+}
+
+// openIDState reads the saved mark (0 when the file does not exist yet).
+func openIDState(path string, reserve time.Duration) (*idState, int64, error) {
+	st := &idState{path: path, reserve: reserve.Milliseconds()}
+	b, err := os.ReadFile(path)
+	switch {
+	case os.IsNotExist(err):
+		return st, -1, nil
+	case err != nil:
+		return nil, 0, fmt.Errorf("%w %s: %w", ErrIDState, path, err)
+	}
+	mark, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || mark < 0 {
+		return nil, 0, fmt.Errorf("%w %s: not a timestamp: %q", ErrIDState, path, b)
+	}
+	st.mark = mark
+	return st, mark, nil
+}
+
+// cover makes sure the saved mark is at least ms before an id with that
+// timestamp is issued. Called with the generator's lock held; nil-safe.
+func (st *idState) cover(ms int64) error {
+	if st == nil || ms <= st.mark {
+		return nil
+	}
+	return st.save(ms + st.reserve)
+}
+
+// close records the exact last timestamp, so a restart waits no longer
+// than needed.
+func (st *idState) close(lastMs int64) error {
+	if st == nil || lastMs < 0 {
+		return nil
+	}
+	return st.save(lastMs)
+}
+
+// save writes the mark durably: temp file, fsync, rename.
+func (st *idState) save(mark int64) error {
+	tmp := st.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err == nil {
+		_, err = f.WriteString(strconv.FormatInt(mark, 10) + "\n")
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, st.path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(st.path))
+	}
+	if err != nil {
+		return fmt.Errorf("%w %s: %w", ErrIDState, st.path, err)
+	}
+	st.mark = mark
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
