@@ -18,7 +18,7 @@ import (
 // in real time let it catch up as a real clock would.
 type steppedClock struct{ offset atomic.Int64 }
 
-func (c *steppedClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *steppedClock) now() time.Time       { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *steppedClock) step(d time.Duration) { c.offset.Add(int64(d)) }
 
 func newGen(t *testing.T, cfg servant.IDConfig, worker int, now func() time.Time) *servant.IDGen {
