@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,11 @@ import (
 	"net/http/pprof"
 	"time"
 )
+
+// dashboard is the live page served at /: it polls /stats every second.
+//
+//go:embed dashboard.html
+var dashboard []byte
 
 // AdminSources is what the admin endpoint serves; nil fields are served as
 // "not available".
@@ -25,8 +31,8 @@ type AdminSources struct {
 	Config func() ([]byte, error)
 }
 
-// Admin is the operator's HTTP endpoint: health, readiness, stats, metrics,
-// pprof and the redacted config. It never shares a port with clients and
+// Admin is the operator's HTTP endpoint: a live dashboard, health,
+// readiness, stats, metrics, pprof and the redacted config. It never shares a port with clients and
 // never uses http.DefaultServeMux.
 type Admin struct {
 	cfg AdminConfig
@@ -41,6 +47,10 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(dashboard)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
