@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/faed/faed/config"
+	"github.com/faed/faed/engine"
+	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/servant"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// daemon is every part of a running faed, wired once.
+type daemon struct {
+	cfg      config.Config
+	log      *slog.Logger
+	started  time.Time
+	engine   *engine.Engine
+	admin    *engine.Admin
+	ids      *servant.IDGen
+	stopping atomic.Bool
+}
+
+func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
+	d := &daemon{cfg: cfg, log: log, started: time.Now()}
+	ids, err := servant.NewIDGen(cfg.ID, cfg.Node.WorkerID, nil)
+	if err != nil {
+		return nil, fmt.Errorf("id: %w", err)
+	}
+	d.ids = ids
+	locks, err := servant.NewLockTable(cfg.Lock, nil)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	sv := servant.New(servant.Info{
+		Version:  version,
+		Build:    buildSHA(),
+		WorkerID: ids.Worker(),
+		Started:  d.started,
+	}, servant.Parts{IDs: ids, Locks: locks}, nil)
+	eng, err := engine.New(cfg.Server, rpc.NewFunServantProcessor(sv), log)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	d.engine = eng
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		eng.Collector(),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	d.admin = engine.NewAdmin(cfg.Admin, engine.AdminSources{
+		Stats:   d.stats,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Ready:   d.ready,
+		Config:  cfg.Redacted,
+	}, log)
+	return d, nil
+}
+
+func (d *daemon) start() error {
+	if err := d.admin.Start(); err != nil {
+		return err
+	}
+	if err := d.engine.Start(); err != nil {
+		_ = d.admin.Shutdown(context.Background())
+		return err
+	}
+	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.cfg.Node.WorkerID)
+	return nil
+}
+
+// stop drains client sessions first, then the admin endpoint, then saves
+// the id generator's high-water mark.
+func (d *daemon) stop(ctx context.Context) error {
+	d.stopping.Store(true)
+	errEngine := d.engine.Shutdown(ctx)
+	errAdmin := d.admin.Shutdown(ctx)
+	errIDs := d.ids.Close() // after the last call: records the final mark
+	return errors.Join(errEngine, errAdmin, errIDs)
+}
+
+var errStopping = errors.New("stopping")
+
+func (d *daemon) ready() error {
+	if d.stopping.Load() {
+		return errStopping
+	}
+	return nil
+}
+
+// processStats is what /stats serves.
+type processStats struct {
+	Version    string          `json:"version"`
+	Build      string          `json:"build"`
+	Uptime     string          `json:"uptime"`
+	Goroutines int             `json:"goroutines"`
+	Engine     engine.Snapshot `json:"engine"`
+}
+
+func (d *daemon) stats() any {
+	return processStats{
+		Version:    version,
+		Build:      buildSHA(),
+		Uptime:     time.Since(d.started).Truncate(time.Second).String(),
+		Goroutines: runtime.NumGoroutine(),
+		Engine:     d.engine.Stats().Snapshot(),
+	}
+}
+

@@ -1,0 +1,107 @@
+// Command faed is the local RPC daemon PHP workers call over Thrift.
+//
+//	faed                 run on embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
+//	faed -conf FILE      run with a TOML config
+//	faed -check [-conf FILE]   validate the config and exit
+//	faed -version        print version and build
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/apache/thrift/lib/go/thrift"
+	"github.com/faed/faed/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process exit, so tests can drive it.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("faed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	confPath := fs.String("conf", "", "TOML config `file` (embedded defaults when empty)")
+	check := fs.Bool("check", false, "validate the config and exit")
+	showVersion := fs.Bool("version", false, "print version and build, then exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "faed %s (build %s)\n", version, buildSHA())
+		return 0
+	}
+	cfg, err := loadConfig(*confPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "faed: %v\n", err)
+		return 1
+	}
+	if *check {
+		fmt.Fprintf(stdout, "faed: config %s is valid\n", describe(*confPath))
+		return 0
+	}
+	log, err := config.NewLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "faed: %v\n", err)
+		return 1
+	}
+	// The generated processor would start a goroutine per call to poll the
+	// connection; faed's engine owns connection handling, so turn it off.
+	thrift.ServerConnectivityCheckInterval = 0
+
+	d, err := newDaemon(cfg, log)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	if err := d.start(); err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	waitForStop(d)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.DrainTimeout+cfg.Server.CallTimeout)
+	defer cancel()
+	if err := d.stop(ctx); err != nil {
+		log.Error("stopped with errors", "error", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func loadConfig(path string) (config.Config, error) {
+	if path == "" {
+		cfg := config.Default()
+		return cfg, cfg.Validate()
+	}
+	return config.Load(path)
+}
+
+func describe(path string) string {
+	if path == "" {
+		return "(embedded defaults)"
+	}
+	return path
+}
+
+// waitForStop blocks until SIGTERM or SIGINT. SIGHUP is caught so it never
+// kills the process; config reload is not implemented yet, which it logs.
+func waitForStop(d *daemon) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			d.log.Warn("SIGHUP received: config reload is not implemented yet; config unchanged")
+			continue
+		}
+		d.log.Info("stopping", "signal", sig.String())
+		return
+	}
+}

@@ -1,0 +1,116 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/faed/faed/engine"
+	"github.com/faed/faed/servant"
+)
+
+// ErrInvalid marks a config that cannot be used; the message names the key.
+var ErrInvalid = errors.New("invalid config")
+
+// Config is the whole file.
+type Config struct {
+	// Server is the Thrift side: listeners, limits, timeouts.
+	Server engine.Config `toml:"server"`
+	// Admin is the operator's HTTP endpoint.
+	Admin engine.AdminConfig `toml:"admin"`
+	// Log is where and how faed logs.
+	Log LogConfig `toml:"log"`
+	// Node identifies this faed.
+	Node NodeConfig `toml:"node"`
+	// ID is the id generator.
+	ID servant.IDConfig `toml:"id"`
+	// Lock is the lock table.
+	Lock servant.LockConfig `toml:"lock"`
+}
+
+// NodeConfig identifies this faed among its peers.
+type NodeConfig struct {
+	// WorkerID is baked into every id this node issues (0–31); two live
+	// nodes must never share one.
+	WorkerID int `toml:"worker_id"`
+}
+
+// Default is the embedded configuration: loopback only, local servants on,
+// backends off.
+func Default() Config {
+	return Config{
+		Server: engine.DefaultConfig(),
+		Admin:  engine.DefaultAdminConfig(),
+		Log:    DefaultLogConfig(),
+		Node:   NodeConfig{WorkerID: 0},
+		ID:     servant.DefaultIDConfig(),
+		Lock:   servant.DefaultLockConfig(),
+	}
+}
+
+// Validate reports the first unusable setting, prefixed by its section.
+func (c Config) Validate() error {
+	checks := []struct {
+		section string
+		err     error
+	}{
+		{"server", c.Server.Validate()},
+		{"log", c.Log.Validate()},
+		{"node", c.Node.Validate()},
+		{"id", c.ID.Validate()},
+		{"lock", c.Lock.Validate()},
+	}
+	for _, ch := range checks {
+		if ch.err != nil {
+			return fmt.Errorf("%w: [%s] %w", ErrInvalid, ch.section, ch.err)
+		}
+	}
+	return nil
+}
+
+// Validate checks the worker id range.
+func (n NodeConfig) Validate() error {
+	if n.WorkerID < 0 || n.WorkerID > 31 {
+		return fmt.Errorf("worker_id %d out of range 0-31", n.WorkerID)
+	}
+	return nil
+}
+
+// Load reads path over the defaults, expands ${ENV} in string values and
+// validates the result.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse is Load without the file system or the process environment.
+func Parse(data []byte, env func(string) (string, bool)) (Config, error) {
+	cfg := Default()
+	md, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if keys := md.Undecoded(); len(keys) > 0 {
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			names[i] = k.String()
+		}
+		return Config{}, fmt.Errorf("%w: unknown key %s", ErrInvalid, strings.Join(names, ", "))
+	}
+	if err := expandEnv(&cfg, env); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
