@@ -116,4 +116,3 @@ func (d *daemon) stats() any {
 		Engine:     d.engine.Stats().Snapshot(),
 	}
 }
-
