@@ -49,14 +49,17 @@ struct MysqlMergeResult {
     2: required string newVal
 }
 
-/** Sent with every call. rid and reason are required to be non-empty by faed. */
+/**
+ * Sent with every call. The contract lists rid, reason and uid as required,
+ * but they have default requiredness here: always written, and a missing one
+ * reads as 0 or "" instead of failing the whole call's decoding. faed then
+ * answers rid == 0 or an empty reason with an "invalid context" error (the
+ * connection stays open), uid may be omitted (old clients do), and noop and
+ * id_decode work with any context.
+ */
 struct Context {
-    1: required i64 rid
-    2: required string reason
-    /**
-     * The contract lists uid as required, but old clients omit it, so it has
-     * default requiredness: always written, accepted when missing.
-     */
+    1: i64 rid
+    2: string reason
     3: i64 uid
     /** Set only by faed when it forwards a call to the key's owner. */
     4: optional bool sticky

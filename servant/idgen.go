@@ -121,6 +121,11 @@ func (g *IDGen) reserve() (ms, seq int64, err error) {
 	for {
 		now := g.nowMs()
 		g.mu.Lock()
+		if now < g.lastMs {
+			// A reading taken before a long wait for the lock is stale, not
+			// a clock step: only a reading under the lock may say "behind".
+			now = g.nowMs()
+		}
 		switch {
 		case now > g.lastMs:
 			if err := g.state.cover(now); err != nil {

@@ -1273,17 +1273,21 @@ func (p *MysqlMergeResult_) String() string {
   return fmt.Sprintf("MysqlMergeResult_(%+v)", *p)
 }
 
-// Sent with every call. rid and reason are required to be non-empty by faed.
+// Sent with every call. The contract lists rid, reason and uid as required,
+// but they have default requiredness here: always written, and a missing one
+// reads as 0 or "" instead of failing the whole call's decoding. faed then
+// answers rid == 0 or an empty reason with an "invalid context" error (the
+// connection stays open), uid may be omitted (old clients do), and noop and
+// id_decode work with any context.
 // 
 // Attributes:
 //  - Rid
 //  - Reason
-//  - UID: The contract lists uid as required, but old clients omit it, so it has
-// default requiredness: always written, accepted when missing.
+//  - UID
 //  - Sticky: Set only by faed when it forwards a call to the key's owner.
 type Context struct {
-  Rid int64 `thrift:"rid,1,required" db:"rid" json:"rid"`
-  Reason string `thrift:"reason,2,required" db:"reason" json:"reason"`
+  Rid int64 `thrift:"rid,1" db:"rid" json:"rid"`
+  Reason string `thrift:"reason,2" db:"reason" json:"reason"`
   UID int64 `thrift:"uid,3" db:"uid" json:"uid"`
   Sticky *bool `thrift:"sticky,4" db:"sticky" json:"sticky,omitempty"`
 }
@@ -1320,8 +1324,6 @@ func (p *Context) Read(ctx context.Context, iprot thrift.TProtocol) error {
     return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
   }
 
-  var issetRid bool = false;
-  var issetReason bool = false;
 
   for {
     _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
@@ -1335,7 +1337,6 @@ func (p *Context) Read(ctx context.Context, iprot thrift.TProtocol) error {
         if err := p.ReadField1(ctx, iprot); err != nil {
           return err
         }
-        issetRid = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -1346,7 +1347,6 @@ func (p *Context) Read(ctx context.Context, iprot thrift.TProtocol) error {
         if err := p.ReadField2(ctx, iprot); err != nil {
           return err
         }
-        issetReason = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -1383,12 +1383,6 @@ func (p *Context) Read(ctx context.Context, iprot thrift.TProtocol) error {
   }
   if err := iprot.ReadStructEnd(ctx); err != nil {
     return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
-  }
-  if !issetRid{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Rid is not set"));
-  }
-  if !issetReason{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Reason is not set"));
   }
   return nil
 }
