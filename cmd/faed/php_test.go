@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// phpBin finds php-cli; CI must have it (make test installs it), elsewhere
+// the PHP tests are skipped with a reason.
+func phpBin(t *testing.T) string {
+	t.Helper()
+	php, err := exec.LookPath("php")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("php not found in CI: scripts/deps.sh should have installed php-cli and php-thrift")
+		}
+		t.Skip("php not installed; run scripts/deps.sh")
+	}
+	return php
+}
+
+// runPHP runs a script from contrib/php/tests against addr with flags
+// (framed, compact, pure); accelerated uses the thrift_protocol extension.
+func runPHP(t *testing.T, script, addr string, accelerated bool, flags ...string) {
+	t.Helper()
+	args := []string{}
+	if accelerated {
+		args = append(args, "-d", "extension=thrift_protocol.so")
+	} else {
+		flags = append(flags, "pure")
+	}
+	args = append(args, filepath.Join("..", "..", "contrib", "php", "tests", script), addr)
+	out, err := exec.Command(phpBin(t), append(args, flags...)...).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "FAIL") || !strings.Contains(string(out), "ok ") {
+		t.Fatalf("php %s %v: %v\n%s", script, flags, err, out)
+	}
+}
+
+// phpWires is every way a PHP client reaches faed: TCP and unix socket,
+// buffered and framed, binary (pure and accelerated) and compact.
+func phpWires(p *proc) map[string]func(t *testing.T, script string) {
+	wires := map[string]func(t *testing.T, script string){}
+	for _, addr := range []string{p.addr, "unix://" + p.unix} {
+		for _, framing := range []string{"buffered", "framed"} {
+			for _, proto := range []string{"binary-accelerated", "binary-pure", "compact"} {
+				name := strings.Join([]string{strings.SplitN(addr, ":", 2)[0], framing, proto}, "/")
+				var flags []string
+				if framing == "framed" {
+					flags = append(flags, "framed")
+				}
+				if proto == "compact" {
+					flags = append(flags, "compact")
+				}
+				accel := proto == "binary-accelerated"
+				wires[name] = func(t *testing.T, script string) { runPHP(t, script, addr, accel, flags...) }
+			}
+		}
+	}
+	return wires
+}
+
+func TestPHPFoundation(t *testing.T) {
+	phpBin(t)
+	p := startFaed(t, t.TempDir(), "")
+	for name, run := range phpWires(p) {
+		t.Run(name, func(t *testing.T) { run(t, "foundation.php") })
+	}
+}
