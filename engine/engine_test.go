@@ -28,6 +28,9 @@ type handler struct {
 func (h *handler) Noop(_ context.Context, x int32) (int32, error) { return x, nil }
 
 func (h *handler) Ping(_ context.Context, c *rpc.Context) (string, error) {
+	if c == nil { // an args struct without field 1 decodes to nil
+		return "", errors.New("no context")
+	}
 	return fmt.Sprintf("pong:%d", c.Rid), nil
 }
 

@@ -1,0 +1,155 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/apache/thrift/lib/go/thrift"
+	"github.com/faed/faed/engine"
+	"github.com/faed/faed/idl/fun/rpc"
+)
+
+func TestSlowlorisIsCutOff(t *testing.T) {
+	s := startEngine(t, shortTimeouts) // read+call+write bound one call: 900ms
+	c := rawDial(t, s)
+	msg := encoding{}.noopCall(1, 1)
+	start := time.Now()
+	go func() {
+		for _, b := range msg[:len(msg)-1] { // one byte every 100ms, never the last
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	closedWithin(t, c, 5*time.Second)
+	// Sending the whole message would take 2.3s; the bound is 900ms plus
+	// the watchdog's tick, checked with slack for a loaded machine.
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("slowloris held the session for %v", d)
+	}
+	if s.e.Stats().Timeouts.Load() == 0 {
+		t.Fatal("slowloris not counted as a timeout")
+	}
+}
+
+func TestIdleSessionIsClosed(t *testing.T) {
+	s := startEngine(t, shortTimeouts)
+	c := rawDial(t, s)
+	r := bufio.NewReader(c)
+	if _, err := c.Write(encoding{}.noopCall(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readReply(r, encoding{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	closedWithin(t, c, 3*time.Second)
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("closed after %v, before idle_timeout", d)
+	}
+}
+
+func TestMaxSessionsRefusesThenRecovers(t *testing.T) {
+	s := startEngine(t, func(c *engine.Config) {
+		shortTimeouts(c)
+		c.IdleTimeout = time.Minute
+		c.MaxSessions = 4
+		c.AcceptWait = 50 * time.Millisecond
+	})
+	held := make([]net.Conn, 4)
+	for i := range held {
+		held[i] = rawDial(t, s)
+		r := bufio.NewReader(held[i])
+		if _, err := held[i].Write(encoding{}.noopCall(1, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readReply(r, encoding{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extra := rawDial(t, s)
+	_, _ = extra.Write(encoding{}.noopCall(1, 1))
+	closedWithin(t, extra, 2*time.Second)
+	if s.e.Stats().Refused.Load() == 0 {
+		t.Fatal("refusal not counted")
+	}
+	held[0].Close()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		c := rawDial(t, s)
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		_, _ = c.Write(encoding{}.noopCall(2, 1))
+		if got, err := readReply(bufio.NewReader(c), encoding{}); err == nil && got.noopRet == 2 {
+			return // a freed slot serves new clients
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no client served after a slot was freed")
+		}
+	}
+}
+
+// A client that pipelines calls and never reads: the server's writes block,
+// the busy limit ends the session, memory stays bounded.
+func TestClientThatNeverReads(t *testing.T) {
+	s := startEngine(t, shortTimeouts)
+	base := runtime.NumGoroutine()
+	c := rawDial(t, s)
+	if tcp, ok := c.(*net.TCPConn); ok {
+		_ = tcp.SetReadBuffer(4096)
+	}
+	call := encoding{}.noopCall(1, 1)
+	batch := make([]byte, 0, 64<<10)
+	for len(batch)+len(call) <= cap(batch) {
+		batch = append(batch, call...)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	_ = c.SetWriteDeadline(deadline)
+	for time.Now().Before(deadline) {
+		if _, err := c.Write(batch); err != nil {
+			break // the server stopped reading and closed
+		}
+	}
+	c.Close()
+	if s.e.Stats().Sessions.Load() != 0 {
+		waitFor(t, func() bool { return s.e.Stats().Sessions.Load() == 0 })
+	}
+	noLeaks(t, base)
+}
+
+// A client that hangs up mid-call: the call ends, its reply fails, the
+// session closes and nothing leaks.
+func TestClientDisconnectMidCall(t *testing.T) {
+	s := startEngine(t, func(c *engine.Config) { shortTimeouts(c); c.CallTimeout = 2 * time.Second })
+	base := runtime.NumGoroutine()
+	c := rawDial(t, s)
+	call := encoding{}.message("lock", thrift.CALL, 1, func(ctx context.Context, p thrift.TProtocol) {
+		_ = (&rpc.FunServantLockArgs{Rctx: rctx(), Reason: "300ms", Key: "k"}).Write(ctx, p)
+	})
+	if _, err := c.Write(call); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return s.e.Stats().Sessions.Load() == 1 })
+	time.Sleep(50 * time.Millisecond) // the call is in the handler
+	c.Close()
+	waitFor(t, func() bool { return s.e.Stats().Sessions.Load() == 0 })
+	if s.h.slept.Load() != 1 {
+		t.Fatalf("handler ran %d times", s.h.slept.Load())
+	}
+	noLeaks(t, base)
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
