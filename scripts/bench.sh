@@ -32,6 +32,27 @@ for sock in faed tsimple echo; do
 	for _ in $(seq 100); do [[ -S $W/$sock.sock ]] && break; sleep 0.05; done
 done
 
+# Resident memory per idle session, on fresh processes: open IDLE_N
+# connections, one call each, hold them, compare RSS with and without.
+IDLE_N=${BENCH_IDLE:-8192}
+ulimit -n $((IDLE_N * 2 + 1024)) 2>/dev/null || true
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+idle_rows=""
+for i in 0 1; do
+	label=$([[ $i == 0 ]] && echo faed || echo tsimple)
+	port=$([[ $i == 0 ]] && echo 19001 || echo 19002)
+	pid=${pids[$i]}
+	before=$(rss "$pid")
+	"$W/faed-bench" -addr "127.0.0.1:$port" -mode idle -c "$IDLE_N" -d 3s 2>"$W/idle-$label.log" >/dev/null &
+	bench=$!
+	for _ in $(seq 600); do grep -q holding "$W/idle-$label.log" && break; sleep 0.1; done
+	sleep 1
+	during=$(rss "$pid")
+	wait "$bench"
+	per=$(python3 -c "print(f'{($during - $before) / $IDLE_N:.1f}')")
+	idle_rows+="| $label | $IDLE_N | $((before / 1024)) MiB | $((during / 1024)) MiB | $per KiB |"$'\n'
+done
+
 declare -A addr=(
 	[faed-tcp]=127.0.0.1:19001 [tsimple-tcp]=127.0.0.1:19002 [echo-tcp]=127.0.0.1:19003
 	[faed-unix]=$PWD/$W/faed.sock [tsimple-unix]=$PWD/$W/tsimple.sock [echo-unix]=$PWD/$W/echo.sock
@@ -64,6 +85,14 @@ without decoding (the floor). Each row is the median of $ROUNDS interleaved
 runs of $D with $C workers.
 
 $table
+
+Resident memory per idle session: \`faed-bench -mode idle\` opens the
+connections, makes one call on each and holds them; RSS is read from
+/proc before and while they are held, on freshly started servers.
+
+| server | idle sessions | RSS before | RSS with them | per session |
+|---|---|---|---|---|
+$idle_rows
 <!-- bench:foundation:end -->
 MD
 )

@@ -33,7 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("faed-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9001", "host:port, or a unix socket path (contains /)")
-	fs.StringVar(&o.mode, "mode", "persistent", "short (connect, one call, close) or persistent")
+	fs.StringVar(&o.mode, "mode", "persistent", "short (connect, one call, close), persistent, or idle (open -c connections, one call each, hold them for -d)")
 	fs.StringVar(&o.call, "call", "noop", callNames())
 	fs.StringVar(&o.label, "label", "", "name of the target in -json output")
 	fs.IntVar(&o.c, "c", 16, "concurrent workers")
@@ -64,10 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func bench(o options, progress io.Writer) (result, error) {
 	c, ok := calls[o.call]
-	if !ok || o.c <= 0 || (o.mode != "short" && o.mode != "persistent") {
-		return result{}, fmt.Errorf("want -call %s, -mode short|persistent and -c > 0", callNames())
+	if !ok || o.c <= 0 || (o.mode != "short" && o.mode != "persistent" && o.mode != "idle") {
+		return result{}, fmt.Errorf("want -call %s, -mode short|persistent|idle and -c > 0", callNames())
 	}
 	t := parseTarget(o.addr, wire{framed: o.framed, compact: o.compact}, o.mode == "short")
+	if o.mode == "idle" {
+		return holdIdle(t, c, o, progress)
+	}
 	var done, failures atomic.Int64
 	workers := make([]*worker, o.c)
 	for i := range workers {
