@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/servant"
 )
@@ -28,6 +29,8 @@ type Config struct {
 	ID servant.IDConfig `toml:"id"`
 	// Lock is the lock table.
 	Lock servant.LockConfig `toml:"lock"`
+	// LocalCache is the in-process cache behind lc_*.
+	LocalCache cache.Config `toml:"local_cache"`
 }
 
 // NodeConfig identifies this faed among its peers.
@@ -47,6 +50,8 @@ func Default() Config {
 		Node:   NodeConfig{WorkerID: 0},
 		ID:     servant.DefaultIDConfig(),
 		Lock:   servant.DefaultLockConfig(),
+		// lc_* entries live until evicted, as with the older daemon.
+		LocalCache: cache.DefaultConfig(),
 	}
 }
 
@@ -61,6 +66,7 @@ func (c Config) Validate() error {
 		{"node", c.Node.Validate()},
 		{"id", c.ID.Validate()},
 		{"lock", c.Lock.Validate()},
+		{"local_cache", c.LocalCache.Validate()},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/faed/faed/cache"
 	"github.com/faed/faed/config"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/idl/fun/rpc"
@@ -20,13 +21,14 @@ import (
 
 // daemon is every part of a running faed, wired once.
 type daemon struct {
-	cfg      config.Config
-	log      *slog.Logger
-	started  time.Time
-	engine   *engine.Engine
-	admin    *engine.Admin
-	ids      *servant.IDGen
-	stopping atomic.Bool
+	cfg        config.Config
+	log        *slog.Logger
+	started    time.Time
+	engine     *engine.Engine
+	admin      *engine.Admin
+	ids        *servant.IDGen
+	localCache *cache.Cache
+	stopping   atomic.Bool
 }
 
 func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
@@ -40,12 +42,17 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
+	lc, err := cache.New(cfg.LocalCache, nil)
+	if err != nil {
+		return nil, fmt.Errorf("local_cache: %w", err)
+	}
+	d.localCache = lc
 	sv := servant.New(servant.Info{
 		Version:  version,
 		Build:    buildSHA(),
 		WorkerID: ids.Worker(),
 		Started:  d.started,
-	}, servant.Parts{IDs: ids, Locks: locks}, nil)
+	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc}, nil)
 	eng, err := engine.New(cfg.Server, rpc.NewFunServantProcessor(sv), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -55,6 +62,7 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		eng.Collector(),
+		newCacheCollector("local_cache", lc),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -105,6 +113,7 @@ type processStats struct {
 	Uptime     string          `json:"uptime"`
 	Goroutines int             `json:"goroutines"`
 	Engine     engine.Snapshot `json:"engine"`
+	LocalCache cache.Stats     `json:"local_cache"`
 }
 
 func (d *daemon) stats() any {
@@ -114,5 +123,6 @@ func (d *daemon) stats() any {
 		Uptime:     time.Since(d.started).Truncate(time.Second).String(),
 		Goroutines: runtime.NumGoroutine(),
 		Engine:     d.engine.Stats().Snapshot(),
+		LocalCache: d.localCache.Stats(),
 	}
 }

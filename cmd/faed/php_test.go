@@ -69,3 +69,11 @@ func TestPHPFoundation(t *testing.T) {
 		t.Run(name, func(t *testing.T) { run(t, "foundation.php") })
 	}
 }
+
+func TestPHPLocalServants(t *testing.T) {
+	phpBin(t)
+	p := startFaed(t, t.TempDir(), "")
+	for name, run := range phpWires(p) {
+		t.Run(name, func(t *testing.T) { run(t, "local.php") })
+	}
+}
