@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test unit fuzz vet build idl bench clean
+.PHONY: run test unit fuzz vet build idl bench bench-local clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
@@ -35,6 +35,10 @@ idl:
 ## bench: faed vs bare TSimpleServer vs raw echo, written to docs/BENCHMARKS.md
 bench:
 	scripts/bench.sh
+
+## bench-local: ids, local cache and locks, written to docs/BENCHMARKS.md
+bench-local:
+	scripts/bench-local.sh
 
 clean:
 	rm -rf bin var
