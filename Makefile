@@ -2,11 +2,19 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run test unit fuzz vet build idl bench bench-local clean
+.PHONY: run run-dev test unit fuzz vet build idl bench bench-local backends-up backends-down clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
 	$(GO) run ./cmd/faed
+
+## backends-up / backends-down: the dev stack (real servers on loopback,
+## state in var/backends, addresses in var/backends.env)
+backends-up:
+	@scripts/backends.sh up
+
+backends-down:
+	@scripts/backends.sh down
 
 ## test: everything CI runs; installs missing Debian packages first
 test: deps vet unit fuzz

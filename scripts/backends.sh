@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The dev stack: real backend servers on loopback, non-default ports, state
+# under $BACKENDS_DIR (default var/backends). Idempotent.
+#   scripts/backends.sh up            start what is not running, write backends.env
+#   scripts/backends.sh down          stop everything this script started
+#   scripts/backends.sh stop NAME     stop one server (redis1, redis2, memcached1, memcached2)
+#   scripts/backends.sh start NAME    start one server again
+# Ports: REDIS_PORTS (16379 16380), MEMCACHED_PORTS (11311 11312).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${BACKENDS_DIR:-var/backends}
+REDIS_PORTS=(${REDIS_PORTS:-16379 16380})
+MEMCACHED_PORTS=(${MEMCACHED_PORTS:-11311 11312})
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+
+alive() { [[ -f $DIR/$1.pid ]] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+
+wait_for() { # NAME TIMEOUT_S CMD...
+	local name=$1 limit=$(($2 * 20)); shift 2
+	for _ in $(seq "$limit"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	echo "backends: $name not ready after $((limit / 20))s; log in $DIR" >&2
+	return 1
+}
+
+tcp_says() { # PORT REQUEST EXPECT
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+	printf "$2" >&3
+	local line
+	IFS= read -r -t 1 line <&3 || return 1
+	exec 3>&-
+	[[ $line == *"$3"* ]]
+}
+
+port_of() { # NAME -> port
+	case $1 in
+	redis[0-9]) echo "${REDIS_PORTS[${1#redis} - 1]}" ;;
+	memcached[0-9]) echo "${MEMCACHED_PORTS[${1#memcached} - 1]}" ;;
+	*) echo "backends: unknown server $1" >&2; return 1 ;;
+	esac
+}
+
+start_one() { # NAME
+	local name=$1 port
+	port=$(port_of "$name")
+	alive "$name" && return 0
+	case $name in
+	redis*)
+		mkdir -p "$DIR/$name"
+		redis-server --bind 127.0.0.1 --port "$port" --dir "$DIR/$name" --save '' --appendonly no \
+			--logfile "$DIR/$name/redis.log" --daemonize no </dev/null >"$DIR/$name.out" 2>&1 &
+		echo $! >"$DIR/$name.pid"
+		wait_for "$name" 10 tcp_says "$port" 'PING\r\n' PONG
+		;;
+	memcached*)
+		local user=()
+		((EUID == 0)) && user=(-u "$(id -u memcache >/dev/null 2>&1 && echo memcache || echo root)")
+		memcached "${user[@]}" -l 127.0.0.1 -p "$port" -U 0 -m 64 -c 4096 </dev/null >"$DIR/$name.log" 2>&1 &
+		echo $! >"$DIR/$name.pid"
+		wait_for "$name" 10 tcp_says "$port" 'version\r\n' VERSION
+		;;
+	esac
+}
+
+stop_one() { # NAME: SIGTERM, then SIGKILL after 10s; a zombie counts as gone
+	local name=$1 pid
+	[[ -f $DIR/$name.pid ]] || return 0
+	pid=$(cat "$DIR/$name.pid")
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 200); do
+		local st
+		st=$(ps -o stat= -p "$pid" 2>/dev/null || true)
+		[[ -z $st || $st == Z* ]] && break
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$DIR/$name.pid"
+}
+
+servers() {
+	local i
+	for i in "${!REDIS_PORTS[@]}"; do echo "redis$((i + 1))"; done
+	for i in "${!MEMCACHED_PORTS[@]}"; do echo "memcached$((i + 1))"; done
+}
+
+write_env() {
+	local redis=() mc=() p
+	for p in "${REDIS_PORTS[@]}"; do redis+=("127.0.0.1:$p"); done
+	for p in "${MEMCACHED_PORTS[@]}"; do mc+=("127.0.0.1:$p"); done
+	{
+		echo "# written by scripts/backends.sh; servers in the order etc/faed.dev.toml lists them"
+		echo "FAED_REDIS=$(IFS=,; echo "${redis[*]}")"
+		echo "FAED_MEMCACHE=$(IFS=,; echo "${mc[*]}")"
+	} >"$DIR/backends.env.tmp"
+	mv "$DIR/backends.env.tmp" "$DIR/backends.env"
+}
+
+case ${1:-} in
+up)
+	scripts/deps.sh
+	for s in $(servers); do start_one "$s"; done
+	write_env
+	[[ $DIR == "$(pwd)/var/backends" ]] && cp "$DIR/backends.env" var/backends.env
+	echo "backends up: $(servers | tr '\n' ' ')(state in $DIR)" >&2
+	;;
+down)
+	for s in $(servers); do stop_one "$s"; done
+	;;
+start) start_one "$2" ;;
+stop) stop_one "$2" ;;
+*)
+	sed -n '2,9p' "$0" >&2
+	exit 2
+	;;
+esac
