@@ -1,0 +1,90 @@
+// Package devstack starts real backend servers for tests through the
+// project's own scripts/backends.sh, each test package on its own ports and
+// state directory so packages can run in parallel and kill their servers.
+package devstack
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Stack is a set of servers started for one test package.
+type Stack struct {
+	root string
+	env  []string
+}
+
+// Servers of a stack, by kind.
+type Servers struct {
+	Redis     []string // redis1, redis2, ... as host:port
+	Memcached []string // memcached1, ...
+}
+
+// Start runs `backends.sh up` with the given ports (either may be empty)
+// in a fresh state directory and stops everything when the test ends.
+func Start(t testing.TB, redisPorts, memcachedPorts []int) (*Stack, Servers) {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{root: root, env: append(os.Environ(),
+		"BACKENDS_DIR="+t.TempDir(),
+		"REDIS_PORTS="+join(redisPorts),
+		"MEMCACHED_PORTS="+join(memcachedPorts),
+	)}
+	s.run(t, "up")
+	t.Cleanup(func() { s.run(t, "down") })
+	var sv Servers
+	for _, p := range redisPorts {
+		sv.Redis = append(sv.Redis, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	for _, p := range memcachedPorts {
+		sv.Memcached = append(sv.Memcached, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	return s, sv
+}
+
+// Stop stops one server, e.g. "redis2".
+func (s *Stack) Stop(t testing.TB, name string) { t.Helper(); s.run(t, "stop", name) }
+
+// Restart starts one stopped server again.
+func (s *Stack) Restart(t testing.TB, name string) { t.Helper(); s.run(t, "start", name) }
+
+func (s *Stack) run(t testing.TB, args ...string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(s.root, "scripts", "backends.sh"), args...)
+	cmd.Env = s.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("backends.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func join(ports []int) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = fmt.Sprint(p)
+	}
+	return strings.Join(s, " ")
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}

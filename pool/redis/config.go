@@ -1,0 +1,78 @@
+package redis
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/faed/faed/pool/breaker"
+)
+
+// Config is one named pool of redis servers.
+type Config struct {
+	// Servers are host:port addresses; keys are placed on them by the
+	// compat ring (CRC32, 32 virtual nodes each), so keep the order and
+	// spelling the older daemon used. A single string may list several,
+	// comma-separated (handy with ${ENV}).
+	Servers []string `toml:"servers"`
+	// Password for AUTH, if the servers need one.
+	Password string `toml:"password" secret:"true"`
+	// DialTimeout bounds connecting to a server.
+	DialTimeout time.Duration `toml:"dial_timeout"`
+	// ReadTimeout and WriteTimeout bound one command's socket I/O; the
+	// call's own deadline applies too, whichever is sooner.
+	ReadTimeout  time.Duration `toml:"read_timeout"`
+	WriteTimeout time.Duration `toml:"write_timeout"`
+	// PoolSize is the most connections per server.
+	PoolSize int `toml:"pool_size"`
+	// PoolTimeout is how long a call waits for a free connection when all
+	// PoolSize are busy, then fails.
+	PoolTimeout time.Duration `toml:"pool_timeout"`
+	// MinIdle connections are kept open per server.
+	MinIdle int `toml:"min_idle"`
+	// AllowDangerous lets rd_call run FLUSHALL, CONFIG, SHUTDOWN and the
+	// like, refused by default.
+	AllowDangerous bool `toml:"allow_dangerous"`
+	// Breaker skips a server after repeated failures.
+	Breaker breaker.Config `toml:"breaker"`
+}
+
+// DefaultConfig has no servers; every other field is a working default.
+func DefaultConfig() Config {
+	return Config{
+		DialTimeout:  200 * time.Millisecond,
+		ReadTimeout:  500 * time.Millisecond,
+		WriteTimeout: 500 * time.Millisecond,
+		PoolSize:     64,
+		PoolTimeout:  200 * time.Millisecond,
+		MinIdle:      2,
+		Breaker:      breaker.DefaultConfig(),
+	}
+}
+
+// servers splits comma-separated entries and drops blanks.
+func (c Config) servers() []string {
+	var out []string
+	for _, s := range c.Servers {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// Validate checks one pool.
+func (c Config) Validate() error {
+	switch {
+	case len(c.servers()) == 0:
+		return errors.New("servers is empty")
+	case c.DialTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.PoolTimeout <= 0:
+		return errors.New("dial_timeout, read_timeout, write_timeout and pool_timeout must be > 0")
+	case c.PoolSize <= 0 || c.MinIdle < 0 || c.MinIdle > c.PoolSize:
+		return fmt.Errorf("pool_size must be > 0 and min_idle within 0-%d", c.PoolSize)
+	}
+	return c.Breaker.Validate()
+}

@@ -1,0 +1,181 @@
+// Package redis is faed's pooled redis client: named pools of servers, the
+// compat key placement, per-server breakers, and rd_call's reply rules.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/faed/faed/pool/breaker"
+	"github.com/faed/faed/pool/ring"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Errors of rd_call.
+var (
+	// ErrNoKey: keysAndArgs is empty, so there is no key to place.
+	ErrNoKey = errors.New("keysAndArgs is empty: the first element is the key")
+	// ErrKeyNotExists: GET of a missing key (compat).
+	ErrKeyNotExists = errors.New("key not exists")
+	// ErrDangerous: a command refused unless the pool allows it.
+	ErrDangerous = errors.New("command refused (allow_dangerous is off)")
+	// ErrUnknownPool: no pool of that name is configured.
+	ErrUnknownPool = errors.New("no such redis pool")
+	// ErrUnknown: the connection failed after the command was sent: it
+	// may or may not have run. Never retried.
+	ErrUnknown = errors.New("outcome unknown")
+)
+
+// compatVNodes is the older daemon's virtual nodes per server.
+const compatVNodes = 32
+
+// Pools are every configured redis pool, by name.
+type Pools struct {
+	pools map[string]*pool
+}
+
+type pool struct {
+	name    string
+	cfg     Config
+	ring    *ring.Ring
+	servers []*server
+}
+
+type server struct {
+	addr    string
+	client  *goredis.Client
+	breaker *breaker.Breaker
+}
+
+// New connects lazily: no server needs to be up to start.
+func New(cfgs map[string]Config) (*Pools, error) {
+	ps := &Pools{pools: map[string]*pool{}}
+	for name, cfg := range cfgs {
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("redis pool %q: %w", name, err)
+		}
+		addrs := cfg.servers()
+		p := &pool{name: name, cfg: cfg, ring: ring.New(addrs, compatVNodes)}
+		for _, addr := range addrs {
+			p.servers = append(p.servers, &server{
+				addr:    addr,
+				client:  newClient(addr, cfg),
+				breaker: breaker.New(cfg.Breaker, "redis "+addr, isServerFailure),
+			})
+		}
+		ps.pools[name] = p
+	}
+	return ps, nil
+}
+
+func newClient(addr string, cfg Config) *goredis.Client {
+	return goredis.NewClient(&goredis.Options{
+		Addr:                  addr,
+		Password:              cfg.Password,
+		Protocol:              2, // RESP2: replies map onto rd_call's string rules
+		DialTimeout:           cfg.DialTimeout,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		ContextTimeoutEnabled: true,
+		PoolSize:              cfg.PoolSize,
+		PoolTimeout:           cfg.PoolTimeout,
+		MinIdleConns:          cfg.MinIdle,
+		MaxRetries:            -1, // a write is never sent twice
+		DisableIdentity:       true,
+	})
+}
+
+// isServerFailure: the server did not answer. Redis error replies and nil
+// replies are answers.
+func isServerFailure(err error) bool {
+	var re goredis.Error
+	return !errors.Is(err, goredis.Nil) && !errors.As(err, &re)
+}
+
+// Call runs cmd on the server owning keysAndArgs[0] in pool and renders
+// the reply as rd_call returns it.
+func (ps *Pools) Call(ctx context.Context, poolName, cmd string, keysAndArgs []string) (string, error) {
+	p, ok := ps.pools[poolName]
+	if !ok {
+		return "", fmt.Errorf("%w %q", ErrUnknownPool, poolName)
+	}
+	if len(keysAndArgs) == 0 {
+		return "", ErrNoKey
+	}
+	if cmd == "" || (!p.cfg.AllowDangerous && isDangerous(cmd)) {
+		return "", fmt.Errorf("%w: %q", ErrDangerous, cmd)
+	}
+	s := p.servers[p.ring.Pick(keysAndArgs[0])]
+	args := make([]any, 0, len(keysAndArgs)+1)
+	args = append(args, cmd)
+	for _, a := range keysAndArgs {
+		args = append(args, a)
+	}
+	var reply any
+	err := s.breaker.Do(func() error {
+		var err error
+		reply, err = s.client.Do(ctx, args...).Result()
+		return err
+	})
+	switch {
+	case errors.Is(err, goredis.Nil) && strings.EqualFold(cmd, "GET"):
+		return "", ErrKeyNotExists
+	case errors.Is(err, goredis.Nil):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("redis %s: %w", s.addr, describe(err))
+	}
+	return toWire(reply)
+}
+
+// describe marks errors after which the command may have run.
+func describe(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && !errors.Is(err, breaker.ErrOpen) {
+		return fmt.Errorf("%w: %w", ErrUnknown, err)
+	}
+	return err
+}
+
+// Close closes every connection.
+func (ps *Pools) Close() error {
+	var errs []error
+	for _, p := range ps.pools {
+		for _, s := range p.servers {
+			errs = append(errs, s.client.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ServerStats is one server's state for /stats.
+type ServerStats struct {
+	Pool    string `json:"pool"`
+	Addr    string `json:"addr"`
+	Breaker string `json:"breaker"`
+	Conns   uint32 `json:"conns"`
+	Idle    uint32 `json:"idle"`
+	Hits    uint32 `json:"pool_hits"`
+	Misses  uint32 `json:"pool_misses"`
+	Waits   uint32 `json:"pool_timeouts"`
+}
+
+// Stats lists every server, sorted by pool and address.
+func (ps *Pools) Stats() []ServerStats {
+	var out []ServerStats
+	for name, p := range ps.pools {
+		for _, s := range p.servers {
+			st := s.client.PoolStats()
+			out = append(out, ServerStats{Pool: name, Addr: s.addr, Breaker: s.breaker.State(),
+				Conns: st.TotalConns, Idle: st.IdleConns, Hits: st.Hits, Misses: st.Misses, Waits: st.Timeouts})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Pool < out[j].Pool || (out[i].Pool == out[j].Pool && out[i].Addr < out[j].Addr)
+	})
+	return out
+}
