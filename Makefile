@@ -16,6 +16,10 @@ backends-up:
 backends-down:
 	@scripts/backends.sh down
 
+## run-dev: the dev stack, then faed with etc/faed.dev.toml
+run-dev: backends-up
+	set -a && . var/backends.env && set +a && $(GO) run ./cmd/faed -conf etc/faed.dev.toml
+
 ## test: everything CI runs; installs missing Debian packages first
 test: deps vet unit fuzz
 

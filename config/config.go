@@ -9,6 +9,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
+	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
 )
 
@@ -31,7 +32,11 @@ type Config struct {
 	Lock servant.LockConfig `toml:"lock"`
 	// LocalCache is the in-process cache behind lc_*.
 	LocalCache cache.Config `toml:"local_cache"`
+	// Redis pools by name ([redis.NAME]); rd_call names the pool.
+	Redis map[string]redis.Config `toml:"redis"`
 }
+
+func defaultRedis() redis.Config { return redis.DefaultConfig() }
 
 // NodeConfig identifies this faed among its peers.
 type NodeConfig struct {
@@ -52,6 +57,7 @@ func Default() Config {
 		Lock:   servant.DefaultLockConfig(),
 		// lc_* entries live until evicted, as with the older daemon.
 		LocalCache: cache.DefaultConfig(),
+		Redis:      map[string]redis.Config{},
 	}
 }
 
@@ -67,6 +73,12 @@ func (c Config) Validate() error {
 		{"id", c.ID.Validate()},
 		{"lock", c.Lock.Validate()},
 		{"local_cache", c.LocalCache.Validate()},
+	}
+	for name, p := range c.Redis {
+		checks = append(checks, struct {
+			section string
+			err     error
+		}{"redis." + name, p.Validate()})
 	}
 	for _, ch := range checks {
 		if ch.err != nil {
@@ -111,6 +123,9 @@ func Parse(data []byte, env func(string) (string, bool)) (Config, error) {
 			names[i] = k.String()
 		}
 		return Config{}, fmt.Errorf("%w: unknown key %s", ErrInvalid, strings.Join(names, ", "))
+	}
+	if err := applyPoolDefaults(string(data), &cfg); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := expandEnv(&cfg, env); err != nil {
 		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, err)

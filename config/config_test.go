@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,40 @@ func TestInvalidFilesNameTheKey(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalid naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestRedisPoolsStartFromDefaults(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+[redis.default]
+servers = ["${R:-127.0.0.1:1},127.0.0.1:2"]
+password = "s3cret"
+[redis.default.breaker]
+failures = 5
+[redis.other]
+servers = ["127.0.0.1:3"]
+pool_size = 8
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, o := cfg.Redis["default"], cfg.Redis["other"]
+	if d.Servers[0] != "127.0.0.1:1,127.0.0.1:2" || d.Breaker.Failures != 5 || d.Breaker.Cooldown != time.Second ||
+		d.PoolSize != 64 || d.ReadTimeout != 500*time.Millisecond || o.PoolSize != 8 || o.DialTimeout != 200*time.Millisecond {
+		t.Fatalf("pools: %+v %+v", d, o)
+	}
+	out, err := cfg.Redacted()
+	if err != nil || strings.Contains(string(out), "s3cret") || !strings.Contains(string(out), "*****") {
+		t.Fatalf("redacted:\n%s", out)
+	}
+	for file, want := range map[string]string{
+		"[redis.p]\nservers = []":              "redis.p",
+		"[redis.p]\nservers = [\"a:1\"]\nlisen = 1": "redis.p.lisen",
+		"[redis.p]\nservers = [\"a:1\"]\npool_size = 0": "pool_size",
+	} {
+		if _, err := config.Parse([]byte(file), noEnv); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want it to name %s", file, err, want)
+		}
 	}
 }
 
@@ -168,6 +203,19 @@ func TestSampleFileIsCompleteAndValid(t *testing.T) {
 			t.Errorf("etc/faed.toml does not document %s", key)
 		}
 	}
+	// Named-pool sections are documented as a commented example listing
+	// every field of the pool's struct.
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(config.Config{})) {
+		if f.Type.Kind() != reflect.Map {
+			continue
+		}
+		for _, key := range fieldKeys(f.Type.Elem(), "") {
+			name := key[strings.LastIndex(key, ".")+1:]
+			if !regexp.MustCompile(`(?m)^# ` + name + ` = `).Match(data) {
+				t.Errorf("etc/faed.toml does not document %s.*.%s", f.Tag.Get("toml"), key)
+			}
+		}
+	}
 }
 
 func fieldKeys(t reflect.Type, prefix string) []string {
@@ -175,7 +223,7 @@ func fieldKeys(t reflect.Type, prefix string) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := prefix + f.Tag.Get("toml")
-		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Time{}) {
+		if f.Type.Kind() == reflect.Struct {
 			keys = append(keys, fieldKeys(f.Type, name+".")...)
 			continue
 		}

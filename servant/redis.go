@@ -2,13 +2,26 @@ package servant
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/faed/faed/idl/fun/rpc"
 )
 
 const partRedis = "redis"
 
-// RdCall is not built yet.
-func (s *Servant) RdCall(_ context.Context, c *rpc.Context, _, _ string, _ []string) (string, error) {
-	return "", unavailable(c, partRedis)
+// RedisPools is what rd_call needs of pool/redis.
+type RedisPools interface {
+	Call(ctx context.Context, pool, cmd string, keysAndArgs []string) (string, error)
+}
+
+// RdCall runs cmd with keysAndArgs on the server of pool that owns
+// keysAndArgs[0] and returns the reply as a string (see pool/redis).
+func (s *Servant) RdCall(ctx context.Context, c *rpc.Context, cmd, pool string, keysAndArgs []string) (string, error) {
+	if err := checkContext(c); err != nil {
+		return "", err
+	}
+	if s.redis == nil {
+		return "", fmt.Errorf("%s: %w", partRedis, ErrNotConfigured)
+	}
+	return s.redis.Call(ctx, pool, cmd, keysAndArgs)
 }

@@ -27,6 +27,8 @@ type Parts struct {
 	Locks *LockTable
 	// Cache backs lc_*.
 	Cache LocalCache
+	// Redis backs rd_call.
+	Redis RedisPools
 }
 
 // Servant serves every FunServant method. Parts that are not configured
@@ -37,6 +39,7 @@ type Servant struct {
 	ids   *IDGen
 	locks *LockTable
 	cache LocalCache
+	redis RedisPools
 }
 
 var _ rpc.FunServant = (*Servant)(nil)
@@ -46,5 +49,5 @@ func New(info Info, parts Parts, now func() time.Time) *Servant {
 	if now == nil {
 		now = time.Now
 	}
-	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache}
+	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis}
 }

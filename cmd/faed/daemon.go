@@ -13,6 +13,7 @@ import (
 	"github.com/faed/faed/config"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,6 +29,7 @@ type daemon struct {
 	admin      *engine.Admin
 	ids        *servant.IDGen
 	localCache *cache.Cache
+	redis      *redis.Pools
 	stopping   atomic.Bool
 }
 
@@ -47,12 +49,17 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 		return nil, fmt.Errorf("local_cache: %w", err)
 	}
 	d.localCache = lc
+	rd, err := redis.New(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	d.redis = rd
 	sv := servant.New(servant.Info{
 		Version:  version,
 		Build:    buildSHA(),
 		WorkerID: ids.Worker(),
 		Started:  d.started,
-	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc}, nil)
+	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis))}, nil)
 	eng, err := engine.New(cfg.Server, rpc.NewFunServantProcessor(sv), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -94,7 +101,8 @@ func (d *daemon) stop(ctx context.Context) error {
 	errEngine := d.engine.Shutdown(ctx)
 	errAdmin := d.admin.Shutdown(ctx)
 	errIDs := d.ids.Close() // after the last call: records the final mark
-	return errors.Join(errEngine, errAdmin, errIDs)
+	errRedis := d.redis.Close()
+	return errors.Join(errEngine, errAdmin, errIDs, errRedis)
 }
 
 var errStopping = errors.New("stopping")
@@ -108,12 +116,13 @@ func (d *daemon) ready() error {
 
 // processStats is what /stats serves.
 type processStats struct {
-	Version    string          `json:"version"`
-	Build      string          `json:"build"`
-	Uptime     string          `json:"uptime"`
-	Goroutines int             `json:"goroutines"`
-	Engine     engine.Snapshot `json:"engine"`
-	LocalCache cache.Stats     `json:"local_cache"`
+	Version    string              `json:"version"`
+	Build      string              `json:"build"`
+	Uptime     string              `json:"uptime"`
+	Goroutines int                 `json:"goroutines"`
+	Engine     engine.Snapshot     `json:"engine"`
+	LocalCache cache.Stats         `json:"local_cache"`
+	Redis      []redis.ServerStats `json:"redis"`
 }
 
 func (d *daemon) stats() any {
@@ -124,5 +133,14 @@ func (d *daemon) stats() any {
 		Goroutines: runtime.NumGoroutine(),
 		Engine:     d.engine.Stats().Snapshot(),
 		LocalCache: d.localCache.Stats(),
+		Redis:      d.redis.Stats(),
 	}
+}
+
+// redisPart is nil without pools, so rd_call says redis is not configured.
+func redisPart(p *redis.Pools, n int) servant.RedisPools {
+	if n == 0 {
+		return nil
+	}
+	return p
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/faed/faed/internal/devstack"
 )
 
 // phpBin finds php-cli; CI must have it (make test installs it), elsewhere
@@ -75,5 +78,15 @@ func TestPHPLocalServants(t *testing.T) {
 	p := startFaed(t, t.TempDir(), "")
 	for name, run := range phpWires(p) {
 		t.Run(name, func(t *testing.T) { run(t, "local.php") })
+	}
+}
+
+func TestPHPRedis(t *testing.T) {
+	phpBin(t)
+	_, sv := devstack.Start(t, []int{18379, 18380}, nil)
+	extra := fmt.Sprintf("[redis.default]\nservers = [%q, %q]\n", sv.Redis[0], sv.Redis[1])
+	p := startFaed(t, t.TempDir(), extra)
+	for name, run := range phpWires(p) {
+		t.Run(name, func(t *testing.T) { run(t, "redis.php") })
 	}
 }

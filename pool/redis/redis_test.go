@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faed/faed/internal/devstack"
 	"github.com/faed/faed/pool/breaker"
-	"github.com/faed/faed/pool/internal/devstack"
 	"github.com/faed/faed/pool/redis"
 	goredis "github.com/redis/go-redis/v9"
 )

@@ -31,8 +31,8 @@ check('empty reason is invalid context', fn () => expect_app_exception(
     TApplicationException::INTERNAL_ERROR, 'invalid context'));
 
 check('a part not built names itself', fn () => expect_app_exception(
-    fn () => $c->rd_call(FaedClient::context('php-test'), 'GET', 'default', ['k']),
-    TApplicationException::INTERNAL_ERROR, 'redis'));
+    fn () => $c->mc_get(FaedClient::context('php-test'), 'default', 'k'),
+    TApplicationException::INTERNAL_ERROR, 'memcache'));
 
 check('connection usable after errors', fn () => $c->noop(77) === 77);
 

@@ -26,6 +26,7 @@ type Servers struct {
 
 // Start runs `backends.sh up` with the given ports (either may be empty)
 // in a fresh state directory and stops everything when the test ends.
+// Keep ports below 32768: above it, outgoing connections may hold them.
 func Start(t testing.TB, redisPorts, memcachedPorts []int) (*Stack, Servers) {
 	t.Helper()
 	root, err := moduleRoot()
