@@ -1,0 +1,222 @@
+// Package memcache is faed's pooled memcached client: named pools of
+// servers, PHP-compatible or consistent placement, per-server breakers and
+// mc_* / cb_* semantics (misses and "not stored" are answers, never silent
+// zeros).
+package memcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/faed/faed/pool/breaker"
+)
+
+// Errors of the memcache pools.
+var (
+	// ErrMiss: the key is not stored.
+	ErrMiss = errors.New("cache miss")
+	// ErrNotStored: add on an existing key, append on a missing one.
+	ErrNotStored = errors.New("not stored")
+	// ErrBadKey: longer than 250 bytes, empty, or with a control or space byte.
+	ErrBadKey = errors.New("invalid memcache key (1-250 bytes, no spaces or control bytes)")
+	// ErrUnknownPool: no pool of that name is configured.
+	ErrUnknownPool = errors.New("no such memcache pool")
+)
+
+// Item is a stored value and its flags.
+type Item struct {
+	Value []byte
+	Flags uint32
+}
+
+// Pools are every configured memcache pool, by name.
+type Pools struct {
+	pools map[string]*pool
+}
+
+type pool struct {
+	client   *memcache.Client
+	sel      *selector
+	breakers []*breaker.Breaker // parallel to sel.addrs
+}
+
+// New builds the pools; no server needs to be up.
+func New(cfgs map[string]Config) (*Pools, error) {
+	ps := &Pools{pools: map[string]*pool{}}
+	for name, cfg := range cfgs {
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("memcache pool %q: %w", name, err)
+		}
+		sel, err := newSelector(cfg.Selector, cfg.servers())
+		if err != nil {
+			return nil, fmt.Errorf("memcache pool %q: %w", name, err)
+		}
+		c := memcache.NewFromSelector(sel)
+		c.Timeout, c.MaxIdleConns = cfg.Timeout, cfg.MaxIdleConns
+		p := &pool{client: c, sel: sel}
+		for _, a := range sel.addrs {
+			p.breakers = append(p.breakers, breaker.New(cfg.Breaker, "memcache "+a.String(), isServerFailure))
+		}
+		ps.pools[name] = p
+	}
+	return ps, nil
+}
+
+// isServerFailure: the server did not answer. Misses, "not stored" and
+// server error replies are answers.
+func isServerFailure(err error) bool {
+	for _, answer := range []error{memcache.ErrCacheMiss, memcache.ErrNotStored, memcache.ErrCASConflict,
+		memcache.ErrServerError, memcache.ErrMalformedKey} {
+		if errors.Is(err, answer) {
+			return false
+		}
+	}
+	return true
+}
+
+// validKey applies memcached's key rules before anything is sent.
+func validKey(key string) error {
+	if len(key) == 0 || len(key) > 250 {
+		return fmt.Errorf("%w: %d bytes", ErrBadKey, len(key))
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] <= ' ' || key[i] == 0x7f {
+			return fmt.Errorf("%w: byte %#x at %d", ErrBadKey, key[i], i)
+		}
+	}
+	return nil
+}
+
+// on runs op for key on its server, through the server's breaker.
+func (ps *Pools) on(ctx context.Context, name, key string, op func(*memcache.Client) error) error {
+	p, ok := ps.pools[name]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownPool, name)
+	}
+	if err := validKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	i := p.sel.pick(key)
+	err := p.breakers[i].Do(func() error { return op(p.client) })
+	switch {
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return ErrMiss
+	case errors.Is(err, memcache.ErrNotStored):
+		return ErrNotStored
+	case err != nil:
+		return fmt.Errorf("memcache %s: %w", p.sel.addrs[i], err)
+	}
+	return nil
+}
+
+// Get returns key's item or ErrMiss.
+func (ps *Pools) Get(ctx context.Context, pool, key string) (Item, error) {
+	var it *memcache.Item
+	err := ps.on(ctx, pool, key, func(c *memcache.Client) (err error) { it, err = c.Get(key); return err })
+	if err != nil {
+		return Item{}, err
+	}
+	return Item{Value: it.Value, Flags: it.Flags}, nil
+}
+
+// Set stores key unconditionally.
+func (ps *Pools) Set(ctx context.Context, pool, key string, it Item, exp int32) error {
+	return ps.on(ctx, pool, key, func(c *memcache.Client) error {
+		return c.Set(&memcache.Item{Key: key, Value: it.Value, Flags: it.Flags, Expiration: exp})
+	})
+}
+
+// Add stores key only if it is absent (ErrNotStored otherwise).
+func (ps *Pools) Add(ctx context.Context, pool, key string, it Item, exp int32) error {
+	return ps.on(ctx, pool, key, func(c *memcache.Client) error {
+		return c.Add(&memcache.Item{Key: key, Value: it.Value, Flags: it.Flags, Expiration: exp})
+	})
+}
+
+// Append adds val to the end of key's value (ErrNotStored when absent).
+func (ps *Pools) Append(ctx context.Context, pool, key string, val []byte) error {
+	return ps.on(ctx, pool, key, func(c *memcache.Client) error {
+		return c.Append(&memcache.Item{Key: key, Value: val})
+	})
+}
+
+// Delete removes key (ErrMiss when absent).
+func (ps *Pools) Delete(ctx context.Context, pool, key string) error {
+	return ps.on(ctx, pool, key, func(c *memcache.Client) error { return c.Delete(key) })
+}
+
+// Increment adds delta (subtracts when delta <= 0; memcached stops at 0)
+// and returns the new value; ErrMiss when the key is absent.
+func (ps *Pools) Increment(ctx context.Context, pool, key string, delta int64) (uint64, error) {
+	var n uint64
+	err := ps.on(ctx, pool, key, func(c *memcache.Client) (err error) {
+		if delta > 0 {
+			n, err = c.Increment(key, uint64(delta))
+		} else {
+			n, err = c.Decrement(key, uint64(-delta))
+		}
+		return err
+	})
+	return n, err
+}
+
+// GetMulti returns the keys found, asking each server once.
+func (ps *Pools) GetMulti(ctx context.Context, pool string, keys []string) (map[string]Item, error) {
+	p, ok := ps.pools[pool]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownPool, pool)
+	}
+	byServer := map[int][]string{}
+	for _, k := range keys {
+		if err := validKey(k); err != nil {
+			return nil, err
+		}
+		i := p.sel.pick(k)
+		byServer[i] = append(byServer[i], k)
+	}
+	out := make(map[string]Item, len(keys))
+	for i, ks := range byServer {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var got map[string]*memcache.Item
+		err := p.breakers[i].Do(func() (err error) { got, err = p.client.GetMulti(ks); return err })
+		if err != nil {
+			return nil, fmt.Errorf("memcache %s: %w", p.sel.addrs[i], err)
+		}
+		for k, it := range got {
+			out[k] = Item{Value: it.Value, Flags: it.Flags}
+		}
+	}
+	return out, nil
+}
+
+// ServerStats is one server's breaker state for /stats.
+type ServerStats struct {
+	Pool    string `json:"pool"`
+	Addr    string `json:"addr"`
+	Breaker string `json:"breaker"`
+}
+
+// Stats lists every server, sorted by pool then placement order.
+func (ps *Pools) Stats() []ServerStats {
+	var names []string
+	for n := range ps.pools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []ServerStats
+	for _, n := range names {
+		p := ps.pools[n]
+		for i, a := range p.sel.addrs {
+			out = append(out, ServerStats{Pool: n, Addr: a.String(), Breaker: p.breakers[i].State()})
+		}
+	}
+	return out
+}
