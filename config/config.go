@@ -9,6 +9,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
+	"github.com/faed/faed/pool/memcache"
 	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
 )
@@ -34,9 +35,10 @@ type Config struct {
 	LocalCache cache.Config `toml:"local_cache"`
 	// Redis pools by name ([redis.NAME]); rd_call names the pool.
 	Redis map[string]redis.Config `toml:"redis"`
+	// Memcache pools by name ([memcache.NAME]); mc_* name the pool, cb_*
+	// name it as their bucket.
+	Memcache map[string]memcache.Config `toml:"memcache"`
 }
-
-func defaultRedis() redis.Config { return redis.DefaultConfig() }
 
 // NodeConfig identifies this faed among its peers.
 type NodeConfig struct {
@@ -58,6 +60,7 @@ func Default() Config {
 		// lc_* entries live until evicted, as with the older daemon.
 		LocalCache: cache.DefaultConfig(),
 		Redis:      map[string]redis.Config{},
+		Memcache:   map[string]memcache.Config{},
 	}
 }
 
@@ -79,6 +82,12 @@ func (c Config) Validate() error {
 			section string
 			err     error
 		}{"redis." + name, p.Validate()})
+	}
+	for name, p := range c.Memcache {
+		checks = append(checks, struct {
+			section string
+			err     error
+		}{"memcache." + name, p.Validate()})
 	}
 	for _, ch := range checks {
 		if ch.err != nil {

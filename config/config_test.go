@@ -110,8 +110,8 @@ pool_size = 8
 		t.Fatalf("redacted:\n%s", out)
 	}
 	for file, want := range map[string]string{
-		"[redis.p]\nservers = []":              "redis.p",
-		"[redis.p]\nservers = [\"a:1\"]\nlisen = 1": "redis.p.lisen",
+		"[redis.p]\nservers = []":                       "redis.p",
+		"[redis.p]\nservers = [\"a:1\"]\nlisen = 1":     "redis.p.lisen",
 		"[redis.p]\nservers = [\"a:1\"]\npool_size = 0": "pool_size",
 	} {
 		if _, err := config.Parse([]byte(file), noEnv); err == nil || !strings.Contains(err.Error(), want) {

@@ -4,13 +4,16 @@ import (
 	"fmt"
 
 	"github.com/BurntSushi/toml"
+	"github.com/faed/faed/pool/memcache"
+	"github.com/faed/faed/pool/redis"
 )
 
 // poolTables re-decodes the named-pool sections ([redis.NAME] and the
 // like) so that every pool starts from its package's defaults: a plain
 // decode into a map would leave unset fields at zero.
 type poolTables struct {
-	Redis map[string]toml.Primitive `toml:"redis"`
+	Redis    map[string]toml.Primitive `toml:"redis"`
+	Memcache map[string]toml.Primitive `toml:"memcache"`
 }
 
 func applyPoolDefaults(data string, cfg *Config) error {
@@ -19,8 +22,11 @@ func applyPoolDefaults(data string, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Redis, err = decodePools(md, raw.Redis, defaultRedis); err != nil {
+	if cfg.Redis, err = decodePools(md, raw.Redis, redis.DefaultConfig); err != nil {
 		return fmt.Errorf("redis.%w", err)
+	}
+	if cfg.Memcache, err = decodePools(md, raw.Memcache, memcache.DefaultConfig); err != nil {
+		return fmt.Errorf("memcache.%w", err)
 	}
 	return nil
 }

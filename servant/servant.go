@@ -29,6 +29,8 @@ type Parts struct {
 	Cache LocalCache
 	// Redis backs rd_call.
 	Redis RedisPools
+	// Memcache backs mc_* and cb_*.
+	Memcache MemcachePools
 }
 
 // Servant serves every FunServant method. Parts that are not configured
@@ -40,6 +42,7 @@ type Servant struct {
 	locks *LockTable
 	cache LocalCache
 	redis RedisPools
+	mc    MemcachePools
 }
 
 var _ rpc.FunServant = (*Servant)(nil)
@@ -49,5 +52,5 @@ func New(info Info, parts Parts, now func() time.Time) *Servant {
 	if now == nil {
 		now = time.Now
 	}
-	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis}
+	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis, mc: parts.Memcache}
 }

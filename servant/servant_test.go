@@ -69,8 +69,6 @@ func TestUnbuiltPartsNameThemselves(t *testing.T) {
 	s := newServant(time.Now())
 	ctx, good := context.Background(), &rpc.Context{Rid: 1, Reason: "r"}
 	calls := map[string]func(*rpc.Context) error{
-		"memcache":  func(c *rpc.Context) error { _, err := s.McGet(ctx, c, "p", "k"); return err },
-		"couchbase": func(c *rpc.Context) error { _, err := s.CbGet(ctx, c, "b", "k"); return err },
 		"mongodb":   func(c *rpc.Context) error { _, err := s.MgCount(ctx, c, "p", "t", 0, nil); return err },
 		"mysql":     func(c *rpc.Context) error { return s.MyEvict(ctx, c, "k") },
 		"zookeeper": func(c *rpc.Context) error { _, err := s.ZkDel(ctx, c, "/x"); return err },
@@ -95,6 +93,8 @@ func TestUnconfiguredPartsNameThemselves(t *testing.T) {
 		"local cache":  func(c *rpc.Context) error { _, err := s.LcGet(ctx, c, "k"); return err },
 		"locks":        func(c *rpc.Context) error { _, err := s.Lock(ctx, c, "r", "k"); return err },
 		"redis":        func(c *rpc.Context) error { _, err := s.RdCall(ctx, c, "GET", "p", []string{"k"}); return err },
+		"memcache":     func(c *rpc.Context) error { _, err := s.McGet(ctx, c, "p", "k"); return err },
+		"couchbase":    func(c *rpc.Context) error { _, err := s.CbGet(ctx, c, "b", "k"); return err },
 	}
 	for part, call := range calls {
 		err := call(good)

@@ -13,6 +13,7 @@ import (
 	"github.com/faed/faed/config"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/pool/memcache"
 	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,7 @@ type daemon struct {
 	ids        *servant.IDGen
 	localCache *cache.Cache
 	redis      *redis.Pools
+	memcache   *memcache.Pools
 	stopping   atomic.Bool
 }
 
@@ -54,12 +56,17 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 		return nil, err
 	}
 	d.redis = rd
+	mc, err := memcache.New(cfg.Memcache)
+	if err != nil {
+		return nil, err
+	}
+	d.memcache = mc
 	sv := servant.New(servant.Info{
 		Version:  version,
 		Build:    buildSHA(),
 		WorkerID: ids.Worker(),
 		Started:  d.started,
-	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis))}, nil)
+	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis)), Memcache: memcachePart(mc, len(cfg.Memcache))}, nil)
 	eng, err := engine.New(cfg.Server, rpc.NewFunServantProcessor(sv), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -116,13 +123,14 @@ func (d *daemon) ready() error {
 
 // processStats is what /stats serves.
 type processStats struct {
-	Version    string              `json:"version"`
-	Build      string              `json:"build"`
-	Uptime     string              `json:"uptime"`
-	Goroutines int                 `json:"goroutines"`
-	Engine     engine.Snapshot     `json:"engine"`
-	LocalCache cache.Stats         `json:"local_cache"`
-	Redis      []redis.ServerStats `json:"redis"`
+	Version    string                 `json:"version"`
+	Build      string                 `json:"build"`
+	Uptime     string                 `json:"uptime"`
+	Goroutines int                    `json:"goroutines"`
+	Engine     engine.Snapshot        `json:"engine"`
+	LocalCache cache.Stats            `json:"local_cache"`
+	Redis      []redis.ServerStats    `json:"redis"`
+	Memcache   []memcache.ServerStats `json:"memcache"`
 }
 
 func (d *daemon) stats() any {
@@ -134,11 +142,20 @@ func (d *daemon) stats() any {
 		Engine:     d.engine.Stats().Snapshot(),
 		LocalCache: d.localCache.Stats(),
 		Redis:      d.redis.Stats(),
+		Memcache:   d.memcache.Stats(),
 	}
 }
 
 // redisPart is nil without pools, so rd_call says redis is not configured.
 func redisPart(p *redis.Pools, n int) servant.RedisPools {
+	if n == 0 {
+		return nil
+	}
+	return p
+}
+
+// memcachePart is nil without pools, so mc_* say memcache is not configured.
+func memcachePart(p *memcache.Pools, n int) servant.MemcachePools {
 	if n == 0 {
 		return nil
 	}

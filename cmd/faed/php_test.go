@@ -81,12 +81,16 @@ func TestPHPLocalServants(t *testing.T) {
 	}
 }
 
-func TestPHPRedis(t *testing.T) {
+func TestPHPRedisMemcacheCouchbase(t *testing.T) {
 	phpBin(t)
-	_, sv := devstack.Start(t, []int{18379, 18380}, nil)
-	extra := fmt.Sprintf("[redis.default]\nservers = [%q, %q]\n", sv.Redis[0], sv.Redis[1])
+	_, sv := devstack.Start(t, []int{18379, 18380}, []int{18311, 18312})
+	extra := fmt.Sprintf("[redis.default]\nservers = [%q, %q]\n[memcache.default]\nservers = [%q, %q]\n",
+		sv.Redis[0], sv.Redis[1], sv.Memcached[0], sv.Memcached[1])
 	p := startFaed(t, t.TempDir(), extra)
 	for name, run := range phpWires(p) {
-		t.Run(name, func(t *testing.T) { run(t, "redis.php") })
+		t.Run(name, func(t *testing.T) {
+			run(t, "redis.php")
+			run(t, "memcache.php")
+		})
 	}
 }
