@@ -2,19 +2,37 @@
 # Foundation benchmark: faed vs a bare Apache Thrift TSimpleServer vs a raw
 # echo server, all on loopback, run side by side and interleaved so drift
 # hits every target alike. Writes the section between the bench:foundation
-# markers of docs/BENCHMARKS.md.
+# markers of docs/BENCHMARKS.md (scripts/docsection.py).
 #   BENCH_D (5s) measured time per run, BENCH_C (16) workers,
-#   BENCH_ROUNDS (3) rounds; each cell reports the median round.
+#   BENCH_ROUNDS (3) rounds, each cell reporting its median round;
+#   BENCH_IDLE (8192) idle sessions for the memory table, 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-D=${BENCH_D:-5s} C=${BENCH_C:-16} ROUNDS=${BENCH_ROUNDS:-3}
-W=var/bench
-rm -rf "$W" && mkdir -p "$W"
-go build -o "$W/" ./cmd/faed ./cmd/faed-bench ./contrib/baseline/tsimple ./contrib/baseline/echo
+D=${BENCH_D:-5s} C=${BENCH_C:-16} ROUNDS=${BENCH_ROUNDS:-3} IDLE_N=${BENCH_IDLE:-8192}
+W=var/bench B=var/bin
+rm -rf "$W" && mkdir -p "$W" "$B"
+go build -o "$B/faed" ./cmd/faed
+go build -o "$B/" ./cmd/faed-bench ./contrib/baseline/tsimple ./contrib/baseline/echo
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
 trap cleanup EXIT
+
+# ready NAME PID PORT SOCK: wait until the server answers on its TCP port
+# and has made its unix socket; fail with its log if it died or took >5s.
+ready() {
+	for _ in $(seq 100); do
+		if ! kill -0 "$2" 2>/dev/null; then
+			echo "$1 exited:" >&2 && cat "$W/$1.log" >&2 && return 1
+		fi
+		(exec 3<>"/dev/tcp/127.0.0.1/$3") 2>/dev/null && [[ -S $4 ]] && return 0
+		sleep 0.05
+	done
+	echo "$1 not ready after 5s" >&2 && return 1
+}
 
 cat >"$W/faed.toml" <<TOML
 [server]
@@ -25,33 +43,37 @@ listen = "127.0.0.1:19101"
 [log]
 level = "warn"
 TOML
-"$W/faed" -conf "$W/faed.toml" 2>"$W/faed.log" & pids+=($!)
-"$W/tsimple" -addr 127.0.0.1:19002 -unix "$PWD/$W/tsimple.sock" 2>"$W/tsimple.log" & pids+=($!)
-"$W/echo" -addr 127.0.0.1:19003 -unix "$PWD/$W/echo.sock" 2>"$W/echo.log" & pids+=($!)
-for sock in faed tsimple echo; do
-	for _ in $(seq 100); do [[ -S $W/$sock.sock ]] && break; sleep 0.05; done
-done
+"$B/faed" -conf "$W/faed.toml" 2>"$W/faed.log" &
+pids+=($!)
+"$B/tsimple" -addr 127.0.0.1:19002 -unix "$PWD/$W/tsimple.sock" 2>"$W/tsimple.log" &
+pids+=($!)
+"$B/echo" -addr 127.0.0.1:19003 -unix "$PWD/$W/echo.sock" 2>"$W/echo.log" &
+pids+=($!)
+ready faed "${pids[0]}" 19001 "$W/faed.sock"
+ready tsimple "${pids[1]}" 19002 "$W/tsimple.sock"
+ready echo "${pids[2]}" 19003 "$W/echo.sock"
 
-# Resident memory per idle session, on fresh processes: open IDLE_N
+# Resident memory per idle session, on the fresh processes: open IDLE_N
 # connections, one call each, hold them, compare RSS with and without.
-IDLE_N=${BENCH_IDLE:-8192}
-ulimit -n $((IDLE_N * 2 + 1024)) 2>/dev/null || true
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 idle_rows=""
-for i in 0 1; do
-	label=$([[ $i == 0 ]] && echo faed || echo tsimple)
-	port=$([[ $i == 0 ]] && echo 19001 || echo 19002)
-	pid=${pids[$i]}
-	before=$(rss "$pid")
-	"$W/faed-bench" -addr "127.0.0.1:$port" -mode idle -c "$IDLE_N" -d 3s 2>"$W/idle-$label.log" >/dev/null &
-	bench=$!
-	for _ in $(seq 600); do grep -q holding "$W/idle-$label.log" && break; sleep 0.1; done
-	sleep 1
-	during=$(rss "$pid")
-	wait "$bench"
-	per=$(python3 -c "print(f'{($during - $before) / $IDLE_N:.1f}')")
-	idle_rows+="| $label | $IDLE_N | $((before / 1024)) MiB | $((during / 1024)) MiB | $per KiB |"$'\n'
-done
+if ((IDLE_N > 0)); then
+	ulimit -n $((IDLE_N * 2 + 1024)) 2>/dev/null || true
+	rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+	for i in 0 1; do
+		label=$([[ $i == 0 ]] && echo faed || echo tsimple)
+		pid=${pids[$i]}
+		before=$(rss "$pid")
+		"$B/faed-bench" -addr "127.0.0.1:1900$((i + 1))" -mode idle -c "$IDLE_N" -d 3s 2>"$W/idle-$label.log" >/dev/null &
+		bench=$!
+		pids+=("$bench")
+		for _ in $(seq 600); do grep -q holding "$W/idle-$label.log" && break; sleep 0.1; done
+		sleep 1
+		during=$(rss "$pid")
+		wait "$bench"
+		per=$(awk -v a="$before" -v b="$during" -v n="$IDLE_N" 'BEGIN { printf "%.1f", (b - a) / n }')
+		idle_rows+="| $label | $IDLE_N | $((before / 1024)) MiB | $((during / 1024)) MiB | $per KiB |"$'\n'
+	done
+fi
 
 declare -A addr=(
 	[faed-tcp]=127.0.0.1:19001 [tsimple-tcp]=127.0.0.1:19002 [echo-tcp]=127.0.0.1:19003
@@ -60,40 +82,63 @@ declare -A addr=(
 for round in $(seq "$ROUNDS"); do
 	for mode in persistent short; do
 		for label in faed-tcp tsimple-tcp echo-tcp faed-unix tsimple-unix echo-unix; do
-			echo "round $round: $label $mode" >&2
-			"$W/faed-bench" -addr "${addr[$label]}" -label "$label" -mode "$mode" -call noop \
-				-c "$C" -d "$D" -warmup 1s -json 2>/dev/null >>"$W/results.jsonl"
+			echo "round $round/$ROUNDS: $label $mode" >&2
+			"$B/faed-bench" -addr "${addr[$label]}" -label "$label" -mode "$mode" -call noop \
+				-c "$C" -d "$D" -warmup 1s -json 2>>"$W/runs.log" >>"$W/results.jsonl"
 		done
 	done
 done
 
-table=$("$W/faed-bench" -report "$W/results.jsonl")
-section=$(cat <<MD
-<!-- bench:foundation:start -->
-## Foundation: faed vs bare TSimpleServer vs raw echo (noop)
-
-Command: \`make bench\` (\`scripts/bench.sh\`, BENCH_D=$D BENCH_C=$C BENCH_ROUNDS=$ROUNDS), run $(date -u +%Y-%m-%dT%H:%MZ).
-Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), $(go version | cut -d' ' -f3).
-
-All servers and the load generator share the machine's cores, on loopback.
-\`faed-bench\` sends pre-encoded noop calls (buffered transport, strict
-binary): \`persistent\` keeps one connection per worker, \`short\` connects,
-makes one call and closes, as php-fpm does. \`tsimple\` is Apache Thrift's
-\`TSimpleServer\` with the same generated processor, run with the library's
-defaults; \`echo\` reads the request bytes and writes a pre-encoded reply
-without decoding (the floor). Each row is the median of $ROUNDS interleaved
-runs of $D with $C workers.
-
-$table
-
+table=$("$B/faed-bench" -report "$W/results.jsonl")
+idle_section=""
+if [[ -n $idle_rows ]]; then
+	idle_section=$(cat <<MD
 Resident memory per idle session: \`faed-bench -mode idle\` opens the
 connections, makes one call on each and holds them; RSS is read from
-/proc before and while they are held, on freshly started servers.
+/proc before and while they are held, on the freshly started servers.
 
 | server | idle sessions | RSS before | RSS with them | per session |
 |---|---|---|---|---|
 $idle_rows
-<!-- bench:foundation:end -->
 MD
 )
-printf "%s\n" "$section" | scripts/docsection.py foundation
+fi
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git status --porcelain 2>/dev/null) ]] || rev+=" (with uncommitted changes)"
+cat <<MD | scripts/docsection.py foundation
+<!-- bench:foundation:start -->
+## Foundation: faed vs bare TSimpleServer vs raw echo (noop)
+
+Command: \`make bench\` (\`BENCH_D=$D BENCH_C=$C BENCH_ROUNDS=$ROUNDS BENCH_IDLE=$IDLE_N scripts/bench.sh\`),
+run $(date -u +%Y-%m-%dT%H:%MZ) at $rev.
+Each run: \`faed-bench -addr ADDR -label TARGET -mode MODE -call noop -c $C -d $D -warmup 1s -json\`.
+Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), $(go version | cut -d' ' -f3).
+
+All servers and the load generator share the machine's cores, on loopback.
+\`faed-bench\` sends pre-encoded noop calls (buffered transport, strict
+binary) and decodes and checks every reply: \`persistent\` keeps one
+connection per worker, \`short\` connects, makes one call and closes, as
+php-fpm does. \`faed\` runs with the config written to \`var/bench/faed.toml\`
+(log level warn, everything else default). \`tsimple\` is Apache Thrift's
+\`TSimpleServer\` (v0.25.0) with the same generated processor and a trivial
+handler, on the library's defaults: \`TBufferedTransport\` of 8192 bytes,
+binary protocol, the 5ms connectivity check left on. \`echo\` reads each
+request's bytes and writes a pre-encoded reply without decoding: the floor.
+Each row is the median of $ROUNDS interleaved runs of $D with $C workers.
+\`bench CPU\` is what faed-bench itself used, in cores of $(nproc), and in
+brackets its user-space part (its own code); the rest of it is kernel time,
+which on loopback includes socket work done on the server's behalf (TCP
+handshakes above all). When all three targets tie in a mode, the ceiling
+is the kernel's or the machine's, not the server's. Short TCP connections
+from one client address to one server port meet such a cap: the client's
+end of each closed connection waits in TIME_WAIT, and the kernel reuses its
+port only in a later second, so calls/s stop growing with workers for every
+server alike (on the 2-core VM of the first run, ~14k/s, while two benches
+aimed at two ports reached twice that). php-fpm calling a local faed over
+TCP meets the same cap; the unix socket has none.
+
+$table
+
+$idle_section
+<!-- bench:foundation:end -->
+MD

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,43 +9,71 @@ import (
 	"github.com/faed/faed/idl/fun/rpc"
 )
 
-// keyPool is how many distinct keys the keyed calls cycle through.
+// keyPool is how many distinct keys a worker's keyed calls cycle through.
 const keyPool = 1024
 
-// call is one kind of request the bench can send: argument structs to
-// encode once, cycled through in order.
-type call struct {
+// msg is one Thrift call: the method name and its generated argument struct.
+type msg struct {
 	method string
-	args   func(worker, i int) thrift.TStruct
-	// setup, if set, is sent once over every key before measuring (e.g.
-	// lc_get needs the keys to exist).
+	args   thrift.TStruct
+	// void: the method returns nothing, so a reply without a result field
+	// is a success rather than a missing result.
+	void bool
+}
+
+// call is one kind of load -call accepts.
+type call struct {
+	// msgs lists what worker w sends, cycled in order; each is encoded once.
+	msgs func(w int) []msg
+	// setup, if set, names a call whose messages each worker sends once
+	// before measuring (lc_get needs its keys to exist).
 	setup string
 }
 
-func benchCtx(worker int) *rpc.Context {
-	return &rpc.Context{Rid: int64(worker + 1), Reason: "faed-bench"}
+// calls is the table of -call values; adding a call is one entry.
+var calls = map[string]call{
+	"noop": {msgs: one(func(int) msg { return msg{method: "noop", args: &rpc.FunServantNoopArgs{X: 42}} })},
+	"ping": {msgs: one(func(w int) msg { return msg{method: "ping", args: &rpc.FunServantPingArgs{Rctx: benchCtx(w)}} })},
+	"id_next": {msgs: one(func(w int) msg {
+		return msg{method: "id_next", args: &rpc.FunServantIDNextArgs{Rctx: benchCtx(w)}}
+	})},
+	"lc_set": {msgs: perKey(func(w int, k string) msg {
+		return msg{method: "lc_set", args: &rpc.FunServantLcSetArgs{Rctx: benchCtx(w), Key: k, Value: []byte(strings.Repeat("v", 100))}}
+	})},
+	"lc_get": {setup: "lc_set", msgs: perKey(func(w int, k string) msg {
+		return msg{method: "lc_get", args: &rpc.FunServantLcGetArgs{Rctx: benchCtx(w), Key: k}}
+	})},
+	// lock then unlock one key per worker: every lock succeeds and the
+	// server's lock table stays small.
+	"lock": {msgs: func(w int) []msg {
+		k := key(w, 0)
+		return []msg{
+			{method: "lock", args: &rpc.FunServantLockArgs{Rctx: benchCtx(w), Reason: "bench", Key: k}},
+			{method: "unlock", args: &rpc.FunServantUnlockArgs{Rctx: benchCtx(w), Reason: "bench", Key: k}, void: true},
+		}
+	}},
 }
 
-func key(worker, i int) string { return fmt.Sprintf("bench:%d:%d", worker, i%keyPool) }
+// benchCtx is a valid Context (non-zero rid, non-empty reason), one rid per
+// worker so that unlock matches its own lock.
+func benchCtx(w int) *rpc.Context {
+	return &rpc.Context{Rid: int64(w + 1), Reason: "faed-bench"}
+}
 
-// calls is the table of what -call accepts; adding a call is one entry.
-var calls = map[string]call{
-	"noop": {method: "noop", args: func(_, _ int) thrift.TStruct { return &rpc.FunServantNoopArgs{X: 42} }},
-	"ping": {method: "ping", args: func(w, _ int) thrift.TStruct { return &rpc.FunServantPingArgs{Rctx: benchCtx(w)} }},
-	"id_next": {method: "id_next", args: func(w, _ int) thrift.TStruct {
-		return &rpc.FunServantIDNextArgs{Rctx: benchCtx(w)}
-	}},
-	"lc_set": {method: "lc_set", args: func(w, i int) thrift.TStruct {
-		return &rpc.FunServantLcSetArgs{Rctx: benchCtx(w), Key: key(w, i), Value: []byte(strings.Repeat("v", 100))}
-	}},
-	"lc_get": {method: "lc_get", setup: "lc_set", args: func(w, i int) thrift.TStruct {
-		return &rpc.FunServantLcGetArgs{Rctx: benchCtx(w), Key: key(w, i)}
-	}},
-	// lock alternates lock and unlock of one key per worker: every call
-	// succeeds and the table stays small.
-	"lock": {method: "lock", args: func(w, i int) thrift.TStruct {
-		return &rpc.FunServantLockArgs{Rctx: benchCtx(w), Reason: "bench", Key: key(w, 0)}
-	}},
+func key(w, i int) string { return fmt.Sprintf("bench:%d:%d", w, i%keyPool) }
+
+func one(f func(w int) msg) func(int) []msg {
+	return func(w int) []msg { return []msg{f(w)} }
+}
+
+func perKey(f func(w int, k string) msg) func(int) []msg {
+	return func(w int) []msg {
+		out := make([]msg, keyPool)
+		for i := range out {
+			out[i] = f(w, key(w, i))
+		}
+		return out
+	}
 }
 
 func callNames() string {
@@ -57,63 +83,4 @@ func callNames() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, "|")
-}
-
-// wire is how requests are framed and encoded.
-type wire struct {
-	framed  bool
-	compact bool
-}
-
-func (w wire) protocol(t thrift.TTransport) thrift.TProtocol {
-	if w.compact {
-		return thrift.NewTCompactProtocolConf(t, nil)
-	}
-	return thrift.NewTBinaryProtocolConf(t, nil)
-}
-
-// encode returns one complete request message on the wire.
-func (w wire) encode(method string, seq int32, args thrift.TStruct) ([]byte, error) {
-	ctx := context.Background()
-	buf := thrift.NewTMemoryBuffer()
-	p := w.protocol(buf)
-	if err := p.WriteMessageBegin(ctx, method, thrift.CALL, seq); err != nil {
-		return nil, err
-	}
-	if err := args.Write(ctx, p); err != nil {
-		return nil, err
-	}
-	if err := p.WriteMessageEnd(ctx); err != nil {
-		return nil, err
-	}
-	msg := buf.Bytes()
-	if !w.framed {
-		return append([]byte(nil), msg...), nil
-	}
-	out := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(msg)), uint32(len(msg)))
-	return append(out, msg...), nil
-}
-
-// requests pre-encodes a worker's requests: one per key for keyed calls.
-func (w wire) requests(c call, method string, worker int) ([][]byte, error) {
-	n := 1
-	if c.method == "lc_set" || c.method == "lc_get" {
-		n = keyPool
-	}
-	var out [][]byte
-	for i := range n {
-		b, err := w.encode(method, 1, c.args(worker, i))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	if c.method == "lock" { // lock, then unlock the same key
-		b, err := w.encode("unlock", 1, &rpc.FunServantUnlockArgs{Rctx: benchCtx(worker), Reason: "bench", Key: key(worker, 0)})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
 }

@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// histogram records latencies with about 1% precision from 1µs to 100s in
-// a fixed array: log-spaced buckets, no allocation per sample.
+// histogram records latencies with about 1% precision from 1µs to ~160s in
+// a fixed array: log-spaced buckets, no allocation per sample, so a long
+// run uses no more memory than a short one.
 type histogram struct {
 	counts [histBuckets]int64
 	n      int64
@@ -15,11 +16,13 @@ type histogram struct {
 
 const (
 	histGrowth  = 1.01
-	histBuckets = 1900 // 1.01^1900 µs ≈ 160s
+	histBuckets = 1900 // 1.01^1900 µs ≈ 160s; slower calls share the last bucket
 )
 
 var histLogGrowth = math.Log(histGrowth)
 
+// bucketOf is the bucket i with upper(i-1) < d ≤ upper(i) (up to float
+// rounding); everything ≤ 1µs is bucket 0.
 func bucketOf(d time.Duration) int {
 	us := float64(d) / float64(time.Microsecond)
 	if us <= 1 {
@@ -47,17 +50,18 @@ func (h *histogram) merge(o *histogram) {
 	h.max = max(h.max, o.max)
 }
 
-// quantile returns the q-quantile (0..1), never above the maximum seen.
+// quantile returns the q-quantile (0..1) as the upper bound of its bucket,
+// so it over-reports by at most 1%, and never above the maximum seen. The
+// last bucket has no upper bound: a quantile that falls in it is the max.
 func (h *histogram) quantile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
-	rank := int64(math.Ceil(q * float64(h.n)))
-	rank = max(rank, 1)
+	rank := max(int64(math.Ceil(q*float64(h.n))), 1)
 	var seen int64
 	for i, c := range h.counts {
 		seen += c
-		if seen >= rank {
+		if seen >= rank && i < histBuckets-1 {
 			return min(upper(i), h.max)
 		}
 	}

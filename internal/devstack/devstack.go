@@ -38,8 +38,8 @@ func Start(t testing.TB, redisPorts, memcachedPorts []int) (*Stack, Servers) {
 		"REDIS_PORTS="+join(redisPorts),
 		"MEMCACHED_PORTS="+join(memcachedPorts),
 	)}
+	t.Cleanup(func() { s.run(t, "down") }) // also after a partial start
 	s.run(t, "up")
-	t.Cleanup(func() { s.run(t, "down") })
 	var sv Servers
 	for _, p := range redisPorts {
 		sv.Redis = append(sv.Redis, fmt.Sprintf("127.0.0.1:%d", p))
