@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run run-dev test unit fuzz vet build idl bench bench-local backends-up backends-down clean
+.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends backends-up backends-down clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
@@ -51,6 +51,10 @@ bench:
 ## bench-local: ids, local cache and locks, written to docs/BENCHMARKS.md
 bench-local:
 	scripts/bench-local.sh
+
+## bench-backends: rd_call and mc_get through faed vs direct clients
+bench-backends:
+	scripts/bench-backends.sh
 
 clean:
 	rm -rf bin var

@@ -52,6 +52,20 @@ var calls = map[string]call{
 			{method: "unlock", args: &rpc.FunServantUnlockArgs{Rctx: benchCtx(w), Reason: "bench", Key: k}, void: true},
 		}
 	}},
+	// Through faed to the pool "default"; -direct sends the same GETs
+	// straight to the backend for comparison.
+	"rd_set": {msgs: perKey(func(w int, k string) msg {
+		return msg{method: "rd_call", args: &rpc.FunServantRdCallArgs{Rctx: benchCtx(w), Cmd: "SET", Pool: "default", KeysAndArgs_: []string{k, strings.Repeat("v", 100)}}}
+	})},
+	"rd_get": {setup: "rd_set", msgs: perKey(func(w int, k string) msg {
+		return msg{method: "rd_call", args: &rpc.FunServantRdCallArgs{Rctx: benchCtx(w), Cmd: "GET", Pool: "default", KeysAndArgs_: []string{k}}}
+	})},
+	"mc_set": {msgs: perKey(func(w int, k string) msg {
+		return msg{method: "mc_set", args: &rpc.FunServantMcSetArgs{Rctx: benchCtx(w), Pool: "default", Key: k, Value: &rpc.TMemcacheData{Data: []byte(strings.Repeat("v", 100))}}}
+	})},
+	"mc_get": {setup: "mc_set", msgs: perKey(func(w int, k string) msg {
+		return msg{method: "mc_get", args: &rpc.FunServantMcGetArgs{Rctx: benchCtx(w), Pool: "default", Key: k}}
+	})},
 }
 
 // benchCtx is a valid Context (non-zero rid, non-empty reason), one rid per

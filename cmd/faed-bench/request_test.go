@@ -52,6 +52,10 @@ func TestRequestsRoundTrip(t *testing.T) {
 		{"lc_set", []string{"lc_set 4 bench:3:0 100B", "lc_set 4 bench:3:1 100B"}, keyPool, nil},
 		{"lc_get", []string{"lc_get 4 bench:3:0", "lc_get 4 bench:3:1"}, keyPool, errDeclared},
 		{"lock", []string{"lock 4 bench bench:3:0", "unlock 4 bench bench:3:0"}, 2, nil},
+		{"rd_set", []string{"rd_call 4 SET default bench:3:0 100B", "rd_call 4 SET default bench:3:1 100B"}, keyPool, nil},
+		{"rd_get", []string{"rd_call 4 GET default bench:3:0", "rd_call 4 GET default bench:3:1"}, keyPool, errException},
+		{"mc_set", []string{"mc_set 4 default bench:3:0 100B", "mc_set 4 default bench:3:1 100B"}, keyPool, nil},
+		{"mc_get", []string{"mc_get 4 default bench:3:0", "mc_get 4 default bench:3:1"}, keyPool, errDeclared},
 	}
 	if len(cases) != len(calls) {
 		t.Fatalf("%d cases for %d calls: add the new call here", len(cases), len(calls))

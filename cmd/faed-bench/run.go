@@ -20,6 +20,9 @@ func (o options) validate() error {
 	if o.mode != "short" && o.mode != "persistent" && o.mode != "idle" {
 		return fmt.Errorf("%w: -mode %q, want short|persistent|idle", errUsage, o.mode)
 	}
+	if o.direct != "" && (o.mode != "persistent" || o.direct != "redis" && o.direct != "memcache") {
+		return fmt.Errorf("%w: -direct redis|memcache goes with -mode persistent", errUsage)
+	}
 	if o.c <= 0 || o.d <= 0 || o.warmup < 0 {
 		return fmt.Errorf("%w: want -c > 0, -d > 0, -warmup ≥ 0", errUsage)
 	}
@@ -39,14 +42,28 @@ func bench(o options, progress io.Writer) (result, error) {
 	}
 	tl := &tally{}
 	workers := make([]*worker, o.c)
+	if o.direct != "" {
+		gets, closeDirect, err := newDirect(o.direct, o.addr, o.c)
+		if err != nil {
+			return result{}, err
+		}
+		defer closeDirect()
+		for i := range workers {
+			workers[i] = newWorker(t, nil, tl)
+			workers[i].direct = gets[i]
+		}
+	}
 	for i := range workers {
+		if workers[i] != nil {
+			continue
+		}
 		reqs, err := t.wire.requests(c, i)
 		if err != nil {
 			return result{}, err
 		}
 		workers[i] = newWorker(t, reqs, tl)
 	}
-	if c.setup != "" {
+	if c.setup != "" && o.direct == "" {
 		prefill(t, calls[c.setup], o.c, progress)
 	}
 	cpu0, start := processCPU(), time.Now()

@@ -76,3 +76,40 @@ func (s *stubServant) Unlock(_ context.Context, c *rpc.Context, reason, key stri
 	s.record("unlock %d %s %s", c.Rid, reason, key)
 	return nil
 }
+
+func (s *stubServant) RdCall(_ context.Context, c *rpc.Context, cmd, pool string, args []string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch cmd {
+	case "SET":
+		s.got = append(s.got, fmt.Sprintf("rd_call %d SET %s %s %dB", c.Rid, pool, args[0], len(args[1])))
+		s.cache["rd:"+args[0]] = []byte(args[1])
+		return "OK", nil
+	default:
+		s.got = append(s.got, fmt.Sprintf("rd_call %d %s %s %s", c.Rid, cmd, pool, args[0]))
+		v, ok := s.cache["rd:"+args[0]]
+		if !ok {
+			return "", errors.New("key not exists")
+		}
+		return string(v), nil
+	}
+}
+
+func (s *stubServant) McSet(_ context.Context, c *rpc.Context, pool, key string, v *rpc.TMemcacheData, _ int32) (bool, error) {
+	s.record("mc_set %d %s %s %dB", c.Rid, pool, key, len(v.Data))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache["mc:"+key] = v.Data
+	return true, nil
+}
+
+func (s *stubServant) McGet(_ context.Context, c *rpc.Context, pool, key string) (*rpc.TMemcacheData, error) {
+	s.record("mc_get %d %s %s", c.Rid, pool, key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.cache["mc:"+key]
+	if !ok {
+		return nil, &rpc.TCacheMissed{}
+	}
+	return &rpc.TMemcacheData{Data: v}, nil
+}

@@ -46,13 +46,14 @@ type tally struct{ calls, errors atomic.Int64 }
 // worker sends its pre-encoded requests in turn until stopped; it records
 // latencies and errors of the calls that end inside the measured window.
 type worker struct {
-	t     target
-	reqs  []request
-	hist  histogram
-	errs  map[string]int64
-	tally *tally
-	conn  net.Conn
-	rr    *replyReader
+	direct directGet // set for -direct runs: GETs straight to the backend
+	t      target
+	reqs   []request
+	hist   histogram
+	errs   map[string]int64
+	tally  *tally
+	conn   net.Conn
+	rr     *replyReader
 }
 
 func newWorker(t target, reqs []request, tl *tally) *worker {
@@ -65,7 +66,12 @@ func (w *worker) run(stop *atomic.Bool, from, until time.Time) {
 	defer w.close()
 	for i := 0; !stop.Load(); i++ {
 		start := time.Now()
-		err := w.call(w.reqs[i%len(w.reqs)])
+		var err error
+		if w.direct != nil {
+			err = w.direct(i)
+		} else {
+			err = w.call(w.reqs[i%len(w.reqs)])
+		}
 		end := time.Now()
 		w.count(err, end.Before(from) || end.After(until), end.Sub(start))
 		if errors.Is(err, errDial) {
