@@ -7,7 +7,6 @@ package breaker
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -60,7 +59,7 @@ func New(cfg Config, server string, isFailure func(error) bool) *Breaker {
 func (b *Breaker) Do(call func() error) error {
 	_, err := b.cb.Execute(func() (any, error) { return nil, call() })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return fmt.Errorf("%s: %w", b.cb.Name(), ErrOpen)
+		return ErrOpen // the caller names the server
 	}
 	return err
 }

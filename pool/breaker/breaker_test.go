@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -45,5 +46,17 @@ func TestAnswersDoNotOpenIt(t *testing.T) {
 	}
 	if b.State() != "closed" {
 		t.Fatalf("error replies opened the breaker: %s", b.State())
+	}
+}
+
+func TestCallerHangUpsDoNotOpenIt(t *testing.T) {
+	// What the pools pass: a cancelled caller is not the server failing.
+	isFailure := func(err error) bool { return !errors.Is(err, context.Canceled) }
+	b := breaker.New(breaker.Config{Failures: 2, Cooldown: time.Minute}, "s1", isFailure)
+	for range 10 {
+		_ = b.Do(func() error { return context.Canceled })
+	}
+	if b.State() != "closed" {
+		t.Fatalf("hang-ups opened the breaker: %s", b.State())
 	}
 }

@@ -66,10 +66,10 @@ func New(cfgs map[string]Config) (*Pools, error) {
 }
 
 // isServerFailure: the server did not answer. Misses, "not stored" and
-// server error replies are answers.
+// server error replies are answers, and so is a caller hanging up.
 func isServerFailure(err error) bool {
 	for _, answer := range []error{memcache.ErrCacheMiss, memcache.ErrNotStored, memcache.ErrCASConflict,
-		memcache.ErrServerError, memcache.ErrMalformedKey} {
+		memcache.ErrServerError, memcache.ErrMalformedKey, context.Canceled} {
 		if errors.Is(err, answer) {
 			return false
 		}

@@ -31,6 +31,11 @@ type Config struct {
 	PoolTimeout time.Duration `toml:"pool_timeout"`
 	// MinIdle connections are kept open per server.
 	MinIdle int `toml:"min_idle"`
+	// PipelineLanes is how many batches per server may be in flight at
+	// once: calls that queue while a batch is out go together in the next
+	// one (one round trip for many calls). 0 sends every call on its own
+	// pooled connection.
+	PipelineLanes int `toml:"pipeline_lanes"`
 	// AllowDangerous lets rd_call run FLUSHALL, CONFIG, SHUTDOWN and the
 	// like, refused by default.
 	AllowDangerous bool `toml:"allow_dangerous"`
@@ -41,13 +46,14 @@ type Config struct {
 // DefaultConfig has no servers; every other field is a working default.
 func DefaultConfig() Config {
 	return Config{
-		DialTimeout:  200 * time.Millisecond,
-		ReadTimeout:  500 * time.Millisecond,
-		WriteTimeout: 500 * time.Millisecond,
-		PoolSize:     64,
-		PoolTimeout:  200 * time.Millisecond,
-		MinIdle:      2,
-		Breaker:      breaker.DefaultConfig(),
+		DialTimeout:   200 * time.Millisecond,
+		ReadTimeout:   500 * time.Millisecond,
+		WriteTimeout:  500 * time.Millisecond,
+		PoolSize:      64,
+		PoolTimeout:   200 * time.Millisecond,
+		MinIdle:       2,
+		PipelineLanes: 4,
+		Breaker:       breaker.DefaultConfig(),
 	}
 }
 
@@ -71,6 +77,8 @@ func (c Config) Validate() error {
 		return errors.New("servers is empty")
 	case c.DialTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.PoolTimeout <= 0:
 		return errors.New("dial_timeout, read_timeout, write_timeout and pool_timeout must be > 0")
+	case c.PipelineLanes < 0 || c.PipelineLanes > c.PoolSize:
+		return fmt.Errorf("pipeline_lanes must be within 0-%d (pool_size)", c.PoolSize)
 	case c.PoolSize <= 0 || c.MinIdle < 0 || c.MinIdle > c.PoolSize:
 		return fmt.Errorf("pool_size must be > 0 and min_idle within 0-%d", c.PoolSize)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
 	"github.com/faed/faed/pool/ring"
 	goredis "github.com/redis/go-redis/v9"
@@ -49,6 +50,7 @@ type server struct {
 	addr    string
 	client  *goredis.Client
 	breaker *breaker.Breaker
+	pipe    *batch.Batcher[[]any, any] // nil when pipeline_lanes is 0
 }
 
 // New connects lazily: no server needs to be up to start.
@@ -61,11 +63,15 @@ func New(cfgs map[string]Config) (*Pools, error) {
 		addrs := cfg.servers()
 		p := &pool{name: name, cfg: cfg, ring: ring.New(addrs, compatVNodes)}
 		for _, addr := range addrs {
-			p.servers = append(p.servers, &server{
+			s := &server{
 				addr:    addr,
 				client:  newClient(addr, cfg),
 				breaker: breaker.New(cfg.Breaker, "redis "+addr, isServerFailure),
-			})
+			}
+			if cfg.PipelineLanes > 0 {
+				s.pipe = newPipeline(s.client, s.breaker, cfg.PipelineLanes)
+			}
+			p.servers = append(p.servers, s)
 		}
 		ps.pools[name] = p
 	}
@@ -90,10 +96,11 @@ func newClient(addr string, cfg Config) *goredis.Client {
 }
 
 // isServerFailure: the server did not answer. Redis error replies and nil
-// replies are answers.
+// replies are answers, and a caller that hung up (its context cancelled)
+// says nothing about the server; a deadline that passed does.
 func isServerFailure(err error) bool {
 	var re goredis.Error
-	return !errors.Is(err, goredis.Nil) && !errors.As(err, &re)
+	return !errors.Is(err, goredis.Nil) && !errors.As(err, &re) && !errors.Is(err, context.Canceled)
 }
 
 // Call runs cmd on the server owning keysAndArgs[0] in pool and renders
@@ -115,12 +122,7 @@ func (ps *Pools) Call(ctx context.Context, poolName, cmd string, keysAndArgs []s
 	for _, a := range keysAndArgs {
 		args = append(args, a)
 	}
-	var reply any
-	err := s.breaker.Do(func() error {
-		var err error
-		reply, err = s.client.Do(ctx, args...).Result()
-		return err
-	})
+	reply, err := s.do(ctx, cmd, args)
 	switch {
 	case errors.Is(err, goredis.Nil) && strings.EqualFold(cmd, "GET"):
 		return "", ErrKeyNotExists
@@ -130,6 +132,15 @@ func (ps *Pools) Call(ctx context.Context, poolName, cmd string, keysAndArgs []s
 		return "", fmt.Errorf("redis %s: %w", s.addr, describe(err))
 	}
 	return toWire(reply)
+}
+
+// do sends one command through the server's pipeline, or on its own
+// connection when pipelining is off or the command blocks.
+func (s *server) do(ctx context.Context, cmd string, args []any) (any, error) {
+	if s.pipe != nil && !isBlocking(cmd) {
+		return s.pipe.Do(ctx, args)
+	}
+	return direct(ctx, s.client, s.breaker, args)
 }
 
 // describe marks errors after which the command may have run.
@@ -146,6 +157,9 @@ func (ps *Pools) Close() error {
 	var errs []error
 	for _, p := range ps.pools {
 		for _, s := range p.servers {
+			if s.pipe != nil {
+				s.pipe.Close()
+			}
 			errs = append(errs, s.client.Close())
 		}
 	}

@@ -20,6 +20,16 @@ var dangerous = map[string]bool{
 	"XREADGROUP": true, "SWAPDB": true, "SELECT": true,
 }
 
+// blocking commands hold their connection until data arrives; they never
+// share a pipeline.
+var blocking = map[string]bool{
+	"BLPOP": true, "BRPOP": true, "BLMOVE": true, "BRPOPLPUSH": true, "BZPOPMIN": true,
+	"BZPOPMAX": true, "BLMPOP": true, "BZMPOP": true, "XREAD": true, "XREADGROUP": true,
+	"WAIT": true, "SUBSCRIBE": true, "PSUBSCRIBE": true, "SSUBSCRIBE": true, "MONITOR": true,
+}
+
+func isBlocking(cmd string) bool { return blocking[strings.ToUpper(cmd)] }
+
 // isDangerous reports whether cmd is refused by default.
 func isDangerous(cmd string) bool { return dangerous[strings.ToUpper(cmd)] }
 
