@@ -109,6 +109,7 @@ func (d *daemon) stop(ctx context.Context) error {
 	errAdmin := d.admin.Shutdown(ctx)
 	errIDs := d.ids.Close() // after the last call: records the final mark
 	errRedis := d.redis.Close()
+	d.memcache.Close()
 	return errors.Join(errEngine, errAdmin, errIDs, errRedis)
 }
 

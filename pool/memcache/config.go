@@ -31,13 +31,17 @@ type Config struct {
 	Timeout time.Duration `toml:"timeout"`
 	// MaxIdleConns is the idle connections kept per server.
 	MaxIdleConns int `toml:"max_idle_conns"`
+	// GetLanes is how many multi-gets per server may be in flight at once:
+	// gets that queue while one is out go together in the next. 0 sends
+	// every get on its own.
+	GetLanes int `toml:"get_lanes"`
 	// Breaker skips a server after repeated failures.
 	Breaker breaker.Config `toml:"breaker"`
 }
 
 // DefaultConfig has no servers; every other field is a working default.
 func DefaultConfig() Config {
-	return Config{Selector: Standard, Timeout: 500 * time.Millisecond, MaxIdleConns: 64, Breaker: breaker.DefaultConfig()}
+	return Config{Selector: Standard, Timeout: 500 * time.Millisecond, MaxIdleConns: 64, GetLanes: 4, Breaker: breaker.DefaultConfig()}
 }
 
 func (c Config) servers() []string {
@@ -61,6 +65,8 @@ func (c Config) Validate() error {
 		return errors.New(`selector must be "standard" or "consistent"`)
 	case c.Timeout <= 0 || c.MaxIdleConns <= 0:
 		return errors.New("timeout and max_idle_conns must be > 0")
+	case c.GetLanes < 0 || c.GetLanes > c.MaxIdleConns:
+		return errors.New("get_lanes must be within 0 and max_idle_conns")
 	}
 	return c.Breaker.Validate()
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
 )
 
@@ -40,7 +41,8 @@ type Pools struct {
 type pool struct {
 	client   *memcache.Client
 	sel      *selector
-	breakers []*breaker.Breaker // parallel to sel.addrs
+	breakers []*breaker.Breaker                       // parallel to sel.addrs
+	gets     []*batch.Batcher[string, *memcache.Item] // parallel to sel.addrs; nil without get_lanes
 }
 
 // New builds the pools; no server needs to be up.
@@ -58,7 +60,11 @@ func New(cfgs map[string]Config) (*Pools, error) {
 		c.Timeout, c.MaxIdleConns = cfg.Timeout, cfg.MaxIdleConns
 		p := &pool{client: c, sel: sel}
 		for _, a := range sel.addrs {
-			p.breakers = append(p.breakers, breaker.New(cfg.Breaker, "memcache "+a.String(), isServerFailure))
+			b := breaker.New(cfg.Breaker, "memcache "+a.String(), isServerFailure)
+			p.breakers = append(p.breakers, b)
+			if cfg.GetLanes > 0 {
+				p.gets = append(p.gets, newGetBatcher(c, b, cfg.GetLanes))
+			}
 		}
 		ps.pools[name] = p
 	}
@@ -115,12 +121,31 @@ func (ps *Pools) on(ctx context.Context, name, key string, op func(*memcache.Cli
 	return nil
 }
 
-// Get returns key's item or ErrMiss.
+// Get returns key's item or ErrMiss. Concurrent gets for one server share
+// one multi-get (see pool/batch).
 func (ps *Pools) Get(ctx context.Context, pool, key string) (Item, error) {
-	var it *memcache.Item
-	err := ps.on(ctx, pool, key, func(c *memcache.Client) (err error) { it, err = c.Get(key); return err })
-	if err != nil {
+	p, ok := ps.pools[pool]
+	if !ok {
+		return Item{}, fmt.Errorf("%w %q", ErrUnknownPool, pool)
+	}
+	if p.gets == nil {
+		var it *memcache.Item
+		err := ps.on(ctx, pool, key, func(c *memcache.Client) (err error) { it, err = c.Get(key); return err })
+		if err != nil {
+			return Item{}, err
+		}
+		return Item{Value: it.Value, Flags: it.Flags}, nil
+	}
+	if err := validKey(key); err != nil {
 		return Item{}, err
+	}
+	i := p.sel.pick(key)
+	it, err := p.gets[i].Do(ctx, key)
+	switch {
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return Item{}, ErrMiss
+	case err != nil:
+		return Item{}, fmt.Errorf("memcache %s: %w", p.sel.addrs[i], err)
 	}
 	return Item{Value: it.Value, Flags: it.Flags}, nil
 }
@@ -219,4 +244,13 @@ func (ps *Pools) Stats() []ServerStats {
 		}
 	}
 	return out
+}
+
+// Close stops the get batchers.
+func (ps *Pools) Close() {
+	for _, p := range ps.pools {
+		for _, g := range p.gets {
+			g.Close()
+		}
+	}
 }
