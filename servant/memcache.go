@@ -35,20 +35,22 @@ func (s *Servant) memcache(c *rpc.Context, part string) (MemcachePools, error) {
 	return s.mc, nil
 }
 
-func item(v *rpc.TMemcacheData) (memcache.Item, error) {
-	if v == nil {
-		return memcache.Item{}, ErrNoValue
+// memcacheItem checks the context and turns a TMemcacheData argument into
+// an item to store.
+func (s *Servant) memcacheItem(c *rpc.Context, v *rpc.TMemcacheData) (MemcachePools, memcache.Item, error) {
+	mc, err := s.memcache(c, partMemcache)
+	if err != nil {
+		return nil, memcache.Item{}, err
 	}
-	return memcache.Item{Value: v.Data, Flags: uint32(v.Flags)}, nil
+	if v == nil {
+		return nil, memcache.Item{}, ErrNoValue
+	}
+	return mc, memcache.Item{Value: v.Data, Flags: uint32(v.Flags)}, nil
 }
 
 // McSet stores value under key.
 func (s *Servant) McSet(ctx context.Context, c *rpc.Context, pool, key string, value *rpc.TMemcacheData, exp int32) (bool, error) {
-	mc, err := s.memcache(c, partMemcache)
-	if err != nil {
-		return false, err
-	}
-	it, err := item(value)
+	mc, it, err := s.memcacheItem(c, value)
 	if err != nil {
 		return false, err
 	}
@@ -76,11 +78,7 @@ func (s *Servant) McGet(ctx context.Context, c *rpc.Context, pool, key string) (
 
 // McAdd stores value only if key is absent; false when it exists.
 func (s *Servant) McAdd(ctx context.Context, c *rpc.Context, pool, key string, value *rpc.TMemcacheData, exp int32) (bool, error) {
-	mc, err := s.memcache(c, partMemcache)
-	if err != nil {
-		return false, err
-	}
-	it, err := item(value)
+	mc, it, err := s.memcacheItem(c, value)
 	if err != nil {
 		return false, err
 	}

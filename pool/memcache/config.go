@@ -2,9 +2,9 @@ package memcache
 
 import (
 	"errors"
-	"strings"
 	"time"
 
+	"github.com/faed/faed/pool"
 	"github.com/faed/faed/pool/breaker"
 )
 
@@ -44,17 +44,7 @@ func DefaultConfig() Config {
 	return Config{Selector: Standard, Timeout: 500 * time.Millisecond, MaxIdleConns: 64, GetLanes: 4, Breaker: breaker.DefaultConfig()}
 }
 
-func (c Config) servers() []string {
-	var out []string
-	for _, s := range c.Servers {
-		for _, part := range strings.Split(s, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				out = append(out, part)
-			}
-		}
-	}
-	return out
-}
+func (c Config) servers() []string { return pool.Servers(c.Servers) }
 
 // Validate checks one pool.
 func (c Config) Validate() error {

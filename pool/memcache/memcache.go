@@ -35,10 +35,10 @@ type Item struct {
 
 // Pools are every configured memcache pool, by name.
 type Pools struct {
-	pools map[string]*pool
+	pools map[string]*serverPool
 }
 
-type pool struct {
+type serverPool struct {
 	client   *memcache.Client
 	sel      *selector
 	breakers []*breaker.Breaker                       // parallel to sel.addrs
@@ -47,7 +47,7 @@ type pool struct {
 
 // New builds the pools; no server needs to be up.
 func New(cfgs map[string]Config) (*Pools, error) {
-	ps := &Pools{pools: map[string]*pool{}}
+	ps := &Pools{pools: map[string]*serverPool{}}
 	for name, cfg := range cfgs {
 		if err := cfg.Validate(); err != nil {
 			return nil, fmt.Errorf("memcache pool %q: %w", name, err)
@@ -58,7 +58,7 @@ func New(cfgs map[string]Config) (*Pools, error) {
 		}
 		c := memcache.NewFromSelector(sel)
 		c.Timeout, c.MaxIdleConns = cfg.Timeout, cfg.MaxIdleConns
-		p := &pool{client: c, sel: sel}
+		p := &serverPool{client: c, sel: sel}
 		for _, a := range sel.addrs {
 			b := breaker.New(cfg.Breaker, "memcache "+a.String(), isServerFailure)
 			p.breakers = append(p.breakers, b)

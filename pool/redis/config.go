@@ -3,9 +3,9 @@ package redis
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/faed/faed/pool"
 	"github.com/faed/faed/pool/breaker"
 )
 
@@ -57,18 +57,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// servers splits comma-separated entries and drops blanks.
-func (c Config) servers() []string {
-	var out []string
-	for _, s := range c.Servers {
-		for _, part := range strings.Split(s, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				out = append(out, part)
-			}
-		}
-	}
-	return out
-}
+func (c Config) servers() []string { return pool.Servers(c.Servers) }
 
 // Validate checks one pool.
 func (c Config) Validate() error {

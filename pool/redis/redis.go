@@ -36,10 +36,10 @@ const compatVNodes = 32
 
 // Pools are every configured redis pool, by name.
 type Pools struct {
-	pools map[string]*pool
+	pools map[string]*serverPool
 }
 
-type pool struct {
+type serverPool struct {
 	name    string
 	cfg     Config
 	ring    *ring.Ring
@@ -55,13 +55,13 @@ type server struct {
 
 // New connects lazily: no server needs to be up to start.
 func New(cfgs map[string]Config) (*Pools, error) {
-	ps := &Pools{pools: map[string]*pool{}}
+	ps := &Pools{pools: map[string]*serverPool{}}
 	for name, cfg := range cfgs {
 		if err := cfg.Validate(); err != nil {
 			return nil, fmt.Errorf("redis pool %q: %w", name, err)
 		}
 		addrs := cfg.servers()
-		p := &pool{name: name, cfg: cfg, ring: ring.New(addrs, compatVNodes)}
+		p := &serverPool{name: name, cfg: cfg, ring: ring.New(addrs, compatVNodes)}
 		for _, addr := range addrs {
 			s := &server{
 				addr:    addr,

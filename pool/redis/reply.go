@@ -7,31 +7,30 @@ import (
 	"strings"
 )
 
-// dangerous commands are refused unless the pool allows them: they wipe,
-// reconfigure or stop a server, or hold a connection forever.
-var dangerous = map[string]bool{
-	"FLUSHALL": true, "FLUSHDB": true, "CONFIG": true, "SHUTDOWN": true, "DEBUG": true,
-	"MONITOR": true, "SUBSCRIBE": true, "PSUBSCRIBE": true, "SSUBSCRIBE": true, "SYNC": true,
-	"PSYNC": true, "REPLICAOF": true, "SLAVEOF": true, "MIGRATE": true, "CLIENT": true,
-	"SCRIPT": true, "FUNCTION": true, "MODULE": true, "ACL": true, "BGSAVE": true,
-	"BGREWRITEAOF": true, "SAVE": true, "KEYS": true, "QUIT": true, "RESET": true,
-	"FAILOVER": true, "CLUSTER": true, "WAIT": true, "BLPOP": true, "BRPOP": true,
-	"BLMOVE": true, "BRPOPLPUSH": true, "BZPOPMIN": true, "BZPOPMAX": true, "XREAD": true,
-	"XREADGROUP": true, "SWAPDB": true, "SELECT": true,
+// isDangerous reports whether cmd is refused unless the pool allows it:
+// it wipes, reconfigures or stops a server, or holds a connection forever.
+func isDangerous(cmd string) bool {
+	switch strings.ToUpper(cmd) {
+	case "FLUSHALL", "FLUSHDB", "CONFIG", "SHUTDOWN", "DEBUG", "MONITOR", "SUBSCRIBE", "PSUBSCRIBE",
+		"SSUBSCRIBE", "SYNC", "PSYNC", "REPLICAOF", "SLAVEOF", "MIGRATE", "CLIENT", "SCRIPT", "FUNCTION",
+		"MODULE", "ACL", "BGSAVE", "BGREWRITEAOF", "SAVE", "KEYS", "QUIT", "RESET", "FAILOVER", "CLUSTER",
+		"WAIT", "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP",
+		"XREAD", "XREADGROUP", "SWAPDB", "SELECT":
+		return true
+	}
+	return false
 }
 
-// blocking commands hold their connection until data arrives; they never
-// share a pipeline.
-var blocking = map[string]bool{
-	"BLPOP": true, "BRPOP": true, "BLMOVE": true, "BRPOPLPUSH": true, "BZPOPMIN": true,
-	"BZPOPMAX": true, "BLMPOP": true, "BZMPOP": true, "XREAD": true, "XREADGROUP": true,
-	"WAIT": true, "SUBSCRIBE": true, "PSUBSCRIBE": true, "SSUBSCRIBE": true, "MONITOR": true,
+// isBlocking reports whether cmd holds its connection until data arrives;
+// such commands never share a pipeline.
+func isBlocking(cmd string) bool {
+	switch strings.ToUpper(cmd) {
+	case "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP",
+		"XREAD", "XREADGROUP", "WAIT", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR":
+		return true
+	}
+	return false
 }
-
-func isBlocking(cmd string) bool { return blocking[strings.ToUpper(cmd)] }
-
-// isDangerous reports whether cmd is refused by default.
-func isDangerous(cmd string) bool { return dangerous[strings.ToUpper(cmd)] }
 
 // toWire renders a RESP2 reply as rd_call returns it: bulk → bytes, status
 // → text, integer → decimal, array → JSON array of strings, nil → "".
