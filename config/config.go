@@ -10,6 +10,7 @@ import (
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/pool/memcache"
+	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
 )
@@ -38,6 +39,11 @@ type Config struct {
 	// Memcache pools by name ([memcache.NAME]); mc_* name the pool, cb_*
 	// name it as their bucket.
 	Memcache map[string]memcache.Config `toml:"memcache"`
+	// MySQL is every MySQL server and the pools and shards over them; no
+	// servers means my_* say MySQL is not configured.
+	MySQL mysql.Config `toml:"mysql"`
+	// QueryCache holds my_query results cached under their cacheKey.
+	QueryCache cache.Config `toml:"query_cache"`
 }
 
 // NodeConfig identifies this faed among its peers.
@@ -61,6 +67,9 @@ func Default() Config {
 		LocalCache: cache.DefaultConfig(),
 		Redis:      map[string]redis.Config{},
 		Memcache:   map[string]memcache.Config{},
+		MySQL:      mysql.DefaultConfig(),
+		// Results stay until an exec with their cacheKey or my_evict.
+		QueryCache: cache.Config{MaxItems: 100_000, MaxBytes: 64 << 20, Shards: 64},
 	}
 }
 
@@ -76,6 +85,8 @@ func (c Config) Validate() error {
 		{"id", c.ID.Validate()},
 		{"lock", c.Lock.Validate()},
 		{"local_cache", c.LocalCache.Validate()},
+		{"mysql", c.MySQL.Validate()},
+		{"query_cache", c.QueryCache.Validate()},
 	}
 	for name, p := range c.Redis {
 		checks = append(checks, struct {

@@ -41,6 +41,7 @@ type session struct {
 	e      *Engine
 	t      *transport
 	client client
+	locals Locals // handlers' per-connection values
 
 	phase atomic.Int32            // phaseIdle, phaseBusy or phaseExpired
 	since atomic.Int64            // unix ns when the phase began
@@ -50,6 +51,7 @@ type session struct {
 func (s *session) serve() {
 	e, t := s.e, s.t
 	ctx := context.WithValue(context.Background(), sessionKey{}, s)
+	defer s.locals.closeAll() // after the recover below: runs even after a panic
 	defer func() {
 		if v := recover(); v != nil { // a thrift decoder bug on hostile input
 			e.stats.Panics.Add(1)

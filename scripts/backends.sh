@@ -3,14 +3,17 @@
 # under $BACKENDS_DIR (default var/backends). Idempotent.
 #   scripts/backends.sh up            start what is not running, write backends.env
 #   scripts/backends.sh down          stop everything this script started
-#   scripts/backends.sh stop NAME     stop one server (redis1, redis2, memcached1, memcached2)
+#   scripts/backends.sh stop NAME     stop one server (redis1, redis2, memcached1, memcached2, mysql)
 #   scripts/backends.sh start NAME    start one server again
-# Ports: REDIS_PORTS (16379 16380), MEMCACHED_PORTS (11311 11312).
+#   scripts/backends.sh fixture       reload scripts/mysql-fixture.sql (resets the MySQL data)
+# Ports: REDIS_PORTS (16379 16380), MEMCACHED_PORTS (11311 11312), MYSQL_PORT
+# (13306); an empty list or value leaves that kind out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${BACKENDS_DIR:-var/backends}
 REDIS_PORTS=(${REDIS_PORTS-16379 16380})
 MEMCACHED_PORTS=(${MEMCACHED_PORTS-11311 11312})
+MYSQL_PORT=${MYSQL_PORT-13306}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
@@ -36,6 +39,7 @@ port_of() { # NAME -> port
 	case $1 in
 	redis[0-9]) echo "${REDIS_PORTS[${1#redis} - 1]}" ;;
 	memcached[0-9]) echo "${MEMCACHED_PORTS[${1#memcached} - 1]}" ;;
+	mysql) echo "$MYSQL_PORT" ;;
 	*) echo "backends: unknown server $1" >&2; return 1 ;;
 	esac
 }
@@ -59,8 +63,35 @@ start_one() { # NAME
 		echo $! >"$DIR/$name.pid"
 		wait_for "$name" 10 tcp_says "$port" 'version\r\n' VERSION
 		;;
+	mysql) start_mysql "$port" ;;
 	esac
 }
+
+# mariadbd as root must be told to stay root: the state directory may be
+# one only root can enter (a test's temporary directory).
+MYOPTS=(--no-defaults --datadir="$DIR/mysql/data" --innodb-log-file-size=16M --innodb-buffer-pool-size=64M)
+((EUID == 0)) && MYOPTS+=(--user=root)
+mysql_client() { mariadb --no-defaults --socket="$DIR/mysql/mysqld.sock" -uroot "$@"; }
+
+start_mysql() { # PORT: a new data directory gets the fixture
+	local fresh=
+	mkdir -p "$DIR/mysql"
+	if [[ ! -d $DIR/mysql/data/mysql ]]; then
+		mariadb-install-db "${MYOPTS[@]}" --auth-root-authentication-method=normal --skip-test-db \
+			--skip-name-resolve >"$DIR/mysql/install.log" 2>&1 ||
+			{ echo "backends: mariadb-install-db failed; log in $DIR/mysql/install.log" >&2; return 1; }
+		fresh=1
+	fi
+	mariadbd "${MYOPTS[@]}" --socket="$DIR/mysql/mysqld.sock" --port="$1" --bind-address=127.0.0.1 \
+		--pid-file="$DIR/mysql/mysqld.pid" --log-error="$DIR/mysql/error.log" --skip-name-resolve \
+		--innodb-flush-log-at-trx-commit=2 --innodb-doublewrite=0 --sync-binlog=0 \
+		--max-connections=500 </dev/null >"$DIR/mysql/stdout.log" 2>&1 &
+	echo $! >"$DIR/mysql.pid"
+	wait_for mysql 30 mysql_client -e 'SELECT 1'
+	[[ -z $fresh ]] || load_fixture
+}
+
+load_fixture() { mysql_client <scripts/mysql-fixture.sql; }
 
 stop_one() { # NAME: SIGTERM, then SIGKILL after 10s; a zombie counts as gone
 	local name=$1 pid
@@ -81,6 +112,7 @@ servers() {
 	local i
 	for i in "${!REDIS_PORTS[@]}"; do echo "redis$((i + 1))"; done
 	for i in "${!MEMCACHED_PORTS[@]}"; do echo "memcached$((i + 1))"; done
+	[[ -z $MYSQL_PORT ]] || echo mysql
 }
 
 write_env() {
@@ -91,6 +123,7 @@ write_env() {
 		echo "# written by scripts/backends.sh; servers in the order etc/faed.dev.toml lists them"
 		echo "FAED_REDIS=$(IFS=,; echo "${redis[*]}")"
 		echo "FAED_MEMCACHE=$(IFS=,; echo "${mc[*]}")"
+		[[ -z $MYSQL_PORT ]] || echo "FAED_MYSQL=127.0.0.1:$MYSQL_PORT"
 	} >"$DIR/backends.env.tmp"
 	mv "$DIR/backends.env.tmp" "$DIR/backends.env"
 }
@@ -108,8 +141,9 @@ down)
 	;;
 start) start_one "$2" ;;
 stop) stop_one "$2" ;;
+fixture) load_fixture ;;
 *)
-	sed -n '2,9p' "$0" >&2
+	sed -n '2,11p' "$0" >&2
 	exit 2
 	;;
 esac

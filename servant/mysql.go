@@ -2,33 +2,199 @@ package servant
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/pool/mysql"
+	"golang.org/x/sync/errgroup"
 )
 
 const partMySQL = "mysql"
 
-// MyBulkExec is not built yet.
-func (s *Servant) MyBulkExec(_ context.Context, c *rpc.Context, _, _ []string, _ []int64, _ []string, _ [][]string, _ []string) (int64, error) {
-	return 0, unavailable(c, partMySQL)
+// Errors of my_*.
+var (
+	// ErrListLengths: my_bulk_exec's lists differ in length.
+	ErrListLengths = errors.New("lists must have equal lengths")
+	// ErrTxOpen: BEGIN while this connection has a transaction open.
+	ErrTxOpen = errors.New("a transaction is already open on this connection: COMMIT or ROLLBACK it first")
+	// ErrTxOtherServer: a write to another server while a transaction is
+	// open; it would not be part of the transaction.
+	ErrTxOtherServer = errors.New("a transaction is open on another server: this write would not be part of it")
+	// ErrNoSession: transactions need a client connection to pin to.
+	ErrNoSession = errors.New("transactions need a client connection")
+)
+
+// MySQLPools is what my_* need of pool/mysql.
+type MySQLPools interface {
+	Server(ctx context.Context, pool string, hint int64) (*mysql.Server, error)
+	Shards(prefix string) []*mysql.Server
+	Concat(results []*mysql.Result) (*mysql.Result, error)
+	IsLookupPool(pool string) bool
+	Invalidate(entity int64)
 }
 
-// MyQuery is not built yet.
-func (s *Servant) MyQuery(_ context.Context, c *rpc.Context, _, _ string, _ int64, _ string, _ []string, _ string) (*rpc.MysqlResult_, error) {
-	return nil, unavailable(c, partMySQL)
+// Session is the client connection a call came in on, as the engine keeps
+// it: values stored there are closed when the connection ends.
+type Session interface {
+	Get(key any) io.Closer
+	Set(key any, v io.Closer)
 }
 
-// MyQueryShards is not built yet.
-func (s *Servant) MyQueryShards(_ context.Context, c *rpc.Context, _, _, _ string, _ []string) (*rpc.MysqlResult_, error) {
-	return nil, unavailable(c, partMySQL)
+// statement is one my_query-like request.
+type statement struct {
+	pool, table string
+	hint        int64
+	sql         string
+	argv        []string
+	cacheKey    string
 }
 
-// MyMerge is not built yet.
-func (s *Servant) MyMerge(_ context.Context, c *rpc.Context, _, _ string, _ int64, _, _, _, _ string) (*rpc.MysqlMergeResult_, error) {
-	return nil, unavailable(c, partMySQL)
+func (s *Servant) mysqlPools(c *rpc.Context) (MySQLPools, error) {
+	if err := checkContext(c); err != nil {
+		return nil, err
+	}
+	if s.mysql == nil {
+		return nil, fmt.Errorf("%s: %w", partMySQL, ErrNotConfigured)
+	}
+	return s.mysql, nil
 }
 
-// MyEvict is not built yet.
-func (s *Servant) MyEvict(_ context.Context, c *rpc.Context, _ string) error {
-	return unavailable(c, partMySQL)
+// MyQuery runs one statement: a query returns rows (cached under cacheKey
+// when given), an exec returns rowsAffected and lastInsertId and evicts
+// cacheKey; BEGIN … COMMIT/ROLLBACK on one connection is one transaction.
+func (s *Servant) MyQuery(ctx context.Context, c *rpc.Context, pool, table string, hintID int64, sql string, argv []string, cacheKey string) (*rpc.MysqlResult_, error) {
+	my, err := s.mysqlPools(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.myRun(ctx, my, statement{pool, table, hintID, sql, argv, cacheKey})
+}
+
+// myRun sends one statement where it belongs: transaction control, the
+// open transaction, the query cache, or the server's pool.
+func (s *Servant) myRun(ctx context.Context, my MySQLPools, st statement) (*rpc.MysqlResult_, error) {
+	kind := mysql.Classify(st.sql)
+	switch kind {
+	case mysql.Begin:
+		return s.myBegin(ctx, my, st)
+	case mysql.Commit, mysql.Rollback:
+		return s.myEnd(ctx, my, st)
+	}
+	srv, err := my.Server(ctx, st.pool, st.hint)
+	if err != nil {
+		return nil, err
+	}
+	if tx := s.openTx(ctx); tx != nil {
+		if tx.tx.Server() == srv {
+			return s.myRunInTx(ctx, my, tx, st, kind)
+		}
+		if kind != mysql.Query {
+			return nil, fmt.Errorf("%w (transaction on %s, write for %s)", ErrTxOtherServer, tx.tx.Server().Name(), srv.Name())
+		}
+	}
+	if kind == mysql.Query && st.cacheKey != "" && s.queryCache != nil {
+		return s.queryCache.load(ctx, st.cacheKey, func() (*rpc.MysqlResult_, error) {
+			return s.myDirect(ctx, srv, st)
+		})
+	}
+	res, err := s.myDirect(ctx, srv, st)
+	if kind != mysql.Query {
+		s.afterWrite(my, st)
+	}
+	return res, err
+}
+
+// myDirect runs a statement on a pooled connection.
+func (s *Servant) myDirect(ctx context.Context, srv *mysql.Server, st statement) (*rpc.MysqlResult_, error) {
+	res, err := srv.Run(ctx, st.sql, st.argv)
+	if err != nil {
+		return nil, err
+	}
+	return toRPCResult(res), nil
+}
+
+// afterWrite forgets what a write may have made stale: the cached result
+// under its cacheKey, and an entity's shard when it wrote the lookup pool.
+// It runs after the write whatever its outcome: a failed write may still
+// have been applied.
+func (s *Servant) afterWrite(my MySQLPools, st statement) {
+	if st.cacheKey != "" && s.queryCache != nil {
+		s.queryCache.evict(st.cacheKey)
+	}
+	if st.hint != 0 && my.IsLookupPool(st.pool) {
+		my.Invalidate(st.hint)
+	}
+}
+
+// MyBulkExec runs the statements in order and stops at the first error;
+// it returns the summed rowsAffected.
+func (s *Servant) MyBulkExec(ctx context.Context, c *rpc.Context, pools, tables []string, hintIDs []int64, sqls []string, argvs [][]string, cacheKeys []string) (int64, error) {
+	my, err := s.mysqlPools(c)
+	if err != nil {
+		return 0, err
+	}
+	n := len(sqls)
+	if len(pools) != n || len(tables) != n || len(hintIDs) != n || len(argvs) != n || len(cacheKeys) != n {
+		return 0, fmt.Errorf("%w: pool %d, table %d, hintId %d, sql %d, argv %d, cacheKey %d",
+			ErrListLengths, len(pools), len(tables), len(hintIDs), n, len(argvs), len(cacheKeys))
+	}
+	var sum int64
+	for i := range sqls {
+		res, err := s.myRun(ctx, my, statement{pools[i], tables[i], hintIDs[i], sqls[i], argvs[i], cacheKeys[i]})
+		if err != nil {
+			return sum, fmt.Errorf("statement %d of %d failed (%d before it ran, rowsAffected %d): %w", i+1, n, i, sum, err)
+		}
+		sum += res.RowsAffected
+	}
+	return sum, nil
+}
+
+// MyQueryShards runs sql on every server whose name starts with pool, in
+// parallel, and concatenates the rows in shard order.
+func (s *Servant) MyQueryShards(ctx context.Context, c *rpc.Context, pool, _ string, sql string, argv []string) (*rpc.MysqlResult_, error) {
+	my, err := s.mysqlPools(c)
+	if err != nil {
+		return nil, err
+	}
+	shards := my.Shards(pool)
+	if len(shards) == 0 {
+		return nil, fmt.Errorf("%w: no server name starts with %q", mysql.ErrNoServer, pool)
+	}
+	if mysql.Classify(sql) != mysql.Query && s.openTx(ctx) != nil {
+		return nil, fmt.Errorf("%w (my_query_shards)", ErrTxOtherServer)
+	}
+	results := make([]*mysql.Result, len(shards))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, srv := range shards {
+		g.Go(func() error {
+			var err error
+			results[i], err = srv.Run(gctx, sql, argv)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	res, err := my.Concat(results)
+	if err != nil {
+		return nil, err
+	}
+	return toRPCResult(res), nil
+}
+
+// MyEvict removes a cached query result.
+func (s *Servant) MyEvict(_ context.Context, c *rpc.Context, cacheKey string) error {
+	if _, err := s.mysqlPools(c); err != nil {
+		return err
+	}
+	if s.queryCache != nil {
+		s.queryCache.evict(cacheKey)
+	}
+	return nil
+}
+
+func toRPCResult(r *mysql.Result) *rpc.MysqlResult_ {
+	return &rpc.MysqlResult_{RowsAffected: r.RowsAffected, LastInsertId: r.LastInsertID, Cols: r.Cols, Rows: r.Rows}
 }

@@ -1,6 +1,7 @@
 package servant
 
 import (
+	"context"
 	"time"
 
 	"github.com/faed/faed/idl/fun/rpc"
@@ -31,6 +32,12 @@ type Parts struct {
 	Redis RedisPools
 	// Memcache backs mc_* and cb_*.
 	Memcache MemcachePools
+	// MySQL backs my_*; QueryCache caches their results by cacheKey.
+	MySQL      MySQLPools
+	QueryCache *QueryCache
+	// Session finds the client connection of a call (transactions pin a
+	// backend connection to it); nil means no transactions.
+	Session func(ctx context.Context) Session
 }
 
 // Servant serves every FunServant method. Parts that are not configured
@@ -43,6 +50,10 @@ type Servant struct {
 	cache LocalCache
 	redis RedisPools
 	mc    MemcachePools
+
+	mysql      MySQLPools
+	queryCache *QueryCache
+	session    func(ctx context.Context) Session
 }
 
 var _ rpc.FunServant = (*Servant)(nil)
@@ -52,5 +63,6 @@ func New(info Info, parts Parts, now func() time.Time) *Servant {
 	if now == nil {
 		now = time.Now
 	}
-	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis, mc: parts.Memcache}
+	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis, mc: parts.Memcache,
+		mysql: parts.MySQL, queryCache: parts.QueryCache, session: parts.Session}
 }

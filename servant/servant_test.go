@@ -70,7 +70,6 @@ func TestUnbuiltPartsNameThemselves(t *testing.T) {
 	ctx, good := context.Background(), &rpc.Context{Rid: 1, Reason: "r"}
 	calls := map[string]func(*rpc.Context) error{
 		"mongodb":   func(c *rpc.Context) error { _, err := s.MgCount(ctx, c, "p", "t", 0, nil); return err },
-		"mysql":     func(c *rpc.Context) error { return s.MyEvict(ctx, c, "k") },
 		"zookeeper": func(c *rpc.Context) error { _, err := s.ZkDel(ctx, c, "/x"); return err },
 	}
 	for part, call := range calls {
@@ -95,6 +94,10 @@ func TestUnconfiguredPartsNameThemselves(t *testing.T) {
 		"redis":        func(c *rpc.Context) error { _, err := s.RdCall(ctx, c, "GET", "p", []string{"k"}); return err },
 		"memcache":     func(c *rpc.Context) error { _, err := s.McGet(ctx, c, "p", "k"); return err },
 		"couchbase":    func(c *rpc.Context) error { _, err := s.CbGet(ctx, c, "b", "k"); return err },
+		"mysql": func(c *rpc.Context) error {
+			_, err := s.MyQuery(ctx, c, "Global", "t", 0, "SELECT 1", nil, "")
+			return err
+		},
 	}
 	for part, call := range calls {
 		err := call(good)

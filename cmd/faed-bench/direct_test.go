@@ -11,7 +11,7 @@ import (
 
 // -direct runs against real servers: every GET finds its key.
 func TestDirectAgainstRealServers(t *testing.T) {
-	_, sv := devstack.Start(t, []int{24379}, []int{24311})
+	_, sv := devstack.Start(t, devstack.Ports{Redis: []int{24379}, Memcached: []int{24311}})
 	for kind, addr := range map[string]string{"redis": sv.Redis[0], "memcache": sv.Memcached[0]} {
 		o := options{addr: addr, mode: "persistent", call: "noop", direct: kind, c: 4, d: 300 * time.Millisecond}
 		res, err := bench(o, io.Discard)

@@ -14,6 +14,7 @@ import (
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/idl/fun/rpc"
 	"github.com/faed/faed/pool/memcache"
+	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,9 @@ type daemon struct {
 	localCache *cache.Cache
 	redis      *redis.Pools
 	memcache   *memcache.Pools
+	mysql      *mysql.Pools
+	queryCache *cache.Cache
+	queries    *servant.QueryCache
 	stopping   atomic.Bool
 }
 
@@ -61,12 +65,20 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 		return nil, err
 	}
 	d.memcache = mc
+	if d.mysql, err = mysql.New(cfg.MySQL, log); err != nil {
+		return nil, err
+	}
+	if d.queryCache, err = cache.New(cfg.QueryCache, nil); err != nil {
+		return nil, fmt.Errorf("query_cache: %w", err)
+	}
+	d.queries = servant.NewQueryCache(d.queryCache)
 	sv := servant.New(servant.Info{
 		Version:  version,
 		Build:    buildSHA(),
 		WorkerID: ids.Worker(),
 		Started:  d.started,
-	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis)), Memcache: memcachePart(mc, len(cfg.Memcache))}, nil)
+	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis)), Memcache: memcachePart(mc, len(cfg.Memcache)),
+		MySQL: mysqlPart(d.mysql, len(cfg.MySQL.Servers)), QueryCache: d.queries, Session: session}, nil)
 	eng, err := engine.New(cfg.Server, rpc.NewFunServantProcessor(sv), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -77,6 +89,7 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 	reg.MustRegister(
 		eng.Collector(),
 		newCacheCollector("local_cache", lc),
+		newCacheCollector("query_cache", d.queryCache),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -110,7 +123,8 @@ func (d *daemon) stop(ctx context.Context) error {
 	errIDs := d.ids.Close() // after the last call: records the final mark
 	errRedis := d.redis.Close()
 	d.memcache.Close()
-	return errors.Join(errEngine, errAdmin, errIDs, errRedis)
+	errMySQL := d.mysql.Close() // after the sessions: their transactions are rolled back
+	return errors.Join(errEngine, errAdmin, errIDs, errRedis, errMySQL)
 }
 
 var errStopping = errors.New("stopping")
@@ -132,6 +146,14 @@ type processStats struct {
 	LocalCache cache.Stats            `json:"local_cache"`
 	Redis      []redis.ServerStats    `json:"redis"`
 	Memcache   []memcache.ServerStats `json:"memcache"`
+	MySQL      mysqlStats             `json:"mysql"`
+}
+
+type mysqlStats struct {
+	Servers          []mysql.ServerStats `json:"servers"`
+	OpenTransactions int64               `json:"open_transactions"`
+	QueryCache       cache.Stats         `json:"query_cache"`
+	SharedMisses     int64               `json:"shared_misses"`
 }
 
 func (d *daemon) stats() any {
@@ -144,6 +166,12 @@ func (d *daemon) stats() any {
 		LocalCache: d.localCache.Stats(),
 		Redis:      d.redis.Stats(),
 		Memcache:   d.memcache.Stats(),
+		MySQL: mysqlStats{
+			Servers:          d.mysql.Stats(),
+			OpenTransactions: d.mysql.OpenTransactions(),
+			QueryCache:       d.queryCache.Stats(),
+			SharedMisses:     d.queries.Shared(),
+		},
 	}
 }
 
@@ -161,4 +189,20 @@ func memcachePart(p *memcache.Pools, n int) servant.MemcachePools {
 		return nil
 	}
 	return p
+}
+
+// mysqlPart is nil without servers, so my_* say mysql is not configured.
+func mysqlPart(p *mysql.Pools, n int) servant.MySQLPools {
+	if n == 0 {
+		return nil
+	}
+	return p
+}
+
+// session hands the servant the engine's per-connection values.
+func session(ctx context.Context) servant.Session {
+	if l := engine.LocalsOf(ctx); l != nil {
+		return l
+	}
+	return nil
 }

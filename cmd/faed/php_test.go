@@ -83,7 +83,7 @@ func TestPHPLocalServants(t *testing.T) {
 
 func TestPHPRedisMemcacheCouchbase(t *testing.T) {
 	phpBin(t)
-	_, sv := devstack.Start(t, []int{18379, 18380}, []int{18311, 18312})
+	_, sv := devstack.Start(t, devstack.Ports{Redis: []int{18379, 18380}, Memcached: []int{18311, 18312}})
 	extra := fmt.Sprintf("[redis.default]\nservers = [%q, %q]\n[memcache.default]\nservers = [%q, %q]\n",
 		sv.Redis[0], sv.Redis[1], sv.Memcached[0], sv.Memcached[1])
 	p := startFaed(t, t.TempDir(), extra)

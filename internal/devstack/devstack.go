@@ -18,16 +18,25 @@ type Stack struct {
 	env  []string
 }
 
+// Ports say which servers to start: one per port, none for an empty list
+// or a zero MySQL port. Keep ports below 32768: above it, outgoing
+// connections may hold them.
+type Ports struct {
+	Redis     []int
+	Memcached []int
+	MySQL     int
+}
+
 // Servers of a stack, by kind.
 type Servers struct {
 	Redis     []string // redis1, redis2, ... as host:port
 	Memcached []string // memcached1, ...
+	MySQL     string   // "mysql" as host:port, loaded with scripts/mysql-fixture.sql
 }
 
-// Start runs `backends.sh up` with the given ports (either may be empty)
-// in a fresh state directory and stops everything when the test ends.
-// Keep ports below 32768: above it, outgoing connections may hold them.
-func Start(t testing.TB, redisPorts, memcachedPorts []int) (*Stack, Servers) {
+// Start runs `backends.sh up` in a fresh state directory and stops
+// everything when the test ends.
+func Start(t testing.TB, ports Ports) (*Stack, Servers) {
 	t.Helper()
 	root, err := moduleRoot()
 	if err != nil {
@@ -35,22 +44,29 @@ func Start(t testing.TB, redisPorts, memcachedPorts []int) (*Stack, Servers) {
 	}
 	s := &Stack{root: root, env: append(os.Environ(),
 		"BACKENDS_DIR="+t.TempDir(),
-		"REDIS_PORTS="+join(redisPorts),
-		"MEMCACHED_PORTS="+join(memcachedPorts),
+		"REDIS_PORTS="+join(ports.Redis),
+		"MEMCACHED_PORTS="+join(ports.Memcached),
+		"MYSQL_PORT="+mysqlPort(ports.MySQL),
 	)}
 	t.Cleanup(func() { s.run(t, "down") }) // also after a partial start
 	s.run(t, "up")
 	var sv Servers
-	for _, p := range redisPorts {
+	for _, p := range ports.Redis {
 		sv.Redis = append(sv.Redis, fmt.Sprintf("127.0.0.1:%d", p))
 	}
-	for _, p := range memcachedPorts {
+	for _, p := range ports.Memcached {
 		sv.Memcached = append(sv.Memcached, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	if ports.MySQL != 0 {
+		sv.MySQL = fmt.Sprintf("127.0.0.1:%d", ports.MySQL)
 	}
 	return s, sv
 }
 
-// Stop stops one server, e.g. "redis2".
+// ResetMySQL reloads the MySQL fixture: every fixture database afresh.
+func (s *Stack) ResetMySQL(t testing.TB) { t.Helper(); s.run(t, "fixture") }
+
+// Stop stops one server, e.g. "redis2" or "mysql".
 func (s *Stack) Stop(t testing.TB, name string) { t.Helper(); s.run(t, "stop", name) }
 
 // Restart starts one stopped server again.
@@ -63,6 +79,13 @@ func (s *Stack) run(t testing.TB, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("backends.sh %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+func mysqlPort(p int) string {
+	if p == 0 {
+		return ""
+	}
+	return fmt.Sprint(p)
 }
 
 func join(ports []int) string {

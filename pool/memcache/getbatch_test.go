@@ -15,7 +15,7 @@ import (
 // Concurrent gets share multi-gets; each caller gets its own value, and a
 // missing key stays a miss.
 func TestBatchedGetsGoToTheirCallers(t *testing.T) {
-	_, sv := devstack.Start(t, nil, []int{21321})
+	_, sv := devstack.Start(t, devstack.Ports{Memcached: []int{21321}})
 	for _, lanes := range []int{0, 1, 4} {
 		t.Run(fmt.Sprint("lanes=", lanes), func(t *testing.T) {
 			cfg := memcache.DefaultConfig()

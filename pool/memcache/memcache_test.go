@@ -20,7 +20,7 @@ var mcPorts = []int{21311, 21312}
 
 func startPools(t *testing.T, selector string) (*memcache.Pools, *devstack.Stack, []string) {
 	t.Helper()
-	stack, sv := devstack.Start(t, nil, mcPorts)
+	stack, sv := devstack.Start(t, devstack.Ports{Memcached: mcPorts})
 	cfg := memcache.DefaultConfig()
 	cfg.Servers = sv.Memcached
 	cfg.Selector = selector

@@ -23,7 +23,7 @@ var redisPorts = []int{26379, 26380}
 
 func startPools(t *testing.T, mod func(*redis.Config)) (*redis.Pools, *devstack.Stack, []string) {
 	t.Helper()
-	stack, sv := devstack.Start(t, redisPorts, nil)
+	stack, sv := devstack.Start(t, devstack.Ports{Redis: redisPorts})
 	cfg := redis.DefaultConfig()
 	cfg.Servers = []string{strings.Join(sv.Redis, ",")} // the comma form
 	cfg.Breaker = breaker.Config{Failures: 3, Cooldown: 200 * time.Millisecond}
