@@ -94,3 +94,12 @@ func TestPHPRedisMemcacheCouchbase(t *testing.T) {
 		})
 	}
 }
+
+func TestPHPMySQL(t *testing.T) {
+	phpBin(t)
+	_, sv := devstack.Start(t, devstack.Ports{MySQL: 18307})
+	p := startFaed(t, t.TempDir(), mysqlConf(sv.MySQL))
+	for name, run := range phpWires(p) {
+		t.Run(name, func(t *testing.T) { run(t, "mysql.php") })
+	}
+}
