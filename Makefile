@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends backends-up backends-down clean
+.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql backends-up backends-down clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
@@ -55,6 +55,10 @@ bench-local:
 ## bench-backends: rd_call and mc_get through faed vs direct clients
 bench-backends:
 	scripts/bench-backends.sh
+
+## bench-mysql: my_query through faed (cache hit, miss) vs go-sql-driver direct
+bench-mysql:
+	scripts/bench-mysql.sh
 
 clean:
 	rm -rf bin var

@@ -66,6 +66,34 @@ var calls = map[string]call{
 	"mc_get": {setup: "mc_set", msgs: perKey(func(w int, k string) msg {
 		return msg{method: "mc_get", args: &rpc.FunServantMcGetArgs{Rctx: benchCtx(w), Pool: "default", Key: k}}
 	})},
+	// my_query of one row by primary key on pool "Global" (table Doc,
+	// rows 1..keyPool, which the caller loads): my_hit names a cacheKey
+	// (the setup pass fills the cache), my_miss names none, so every call
+	// reaches MySQL. -direct mysql runs the same SELECTs through
+	// go-sql-driver.
+	"my_hit": {setup: "my_hit", msgs: perDoc(func(w, id int) msg {
+		return myDocQuery(w, id, fmt.Sprint("bench:doc:", id))
+	})},
+	"my_miss": {msgs: perDoc(func(w, id int) msg { return myDocQuery(w, id, "") })},
+}
+
+// myDocSQL is the primary-key SELECT of the my_* calls and their baseline.
+const myDocSQL = "SELECT id, data FROM Doc WHERE id = ?"
+
+func myDocQuery(w, id int, cacheKey string) msg {
+	return msg{method: "my_query", args: &rpc.FunServantMyQueryArgs{Rctx: benchCtx(w), Pool: "Global", Table: "Doc",
+		Sql: myDocSQL, Argv: []string{fmt.Sprint(id)}, CacheKey: cacheKey}}
+}
+
+// perDoc cycles a worker through Doc ids 1..keyPool, from its own start.
+func perDoc(f func(w, id int) msg) func(int) []msg {
+	return func(w int) []msg {
+		out := make([]msg, keyPool)
+		for i := range out {
+			out[i] = f(w, (w*97+i)%keyPool+1)
+		}
+		return out
+	}
 }
 
 // benchCtx is a valid Context (non-zero rid, non-empty reason), one rid per

@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.framed, "framed", false, "TFramedTransport instead of buffered")
 	fs.BoolVar(&o.compact, "compact", false, "compact protocol instead of binary")
 	fs.BoolVar(&o.asJSON, "json", false, "print the summary as one JSON object")
-	fs.StringVar(&o.direct, "direct", "", "redis or memcache: send GETs of the same keys straight to the backend at -addr (the baseline of rd_get and mc_get)")
+	fs.StringVar(&o.direct, "direct", "", "redis, memcache or mysql: send the same reads straight to the backend at -addr (the baseline of rd_get, mc_get and my_hit/my_miss; for mysql -addr is a DSN)")
 	report := fs.String("report", "", "print markdown tables from a file of -json lines, then exit")
 	if err := fs.Parse(args); err != nil {
 		return 2

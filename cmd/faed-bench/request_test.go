@@ -56,6 +56,9 @@ func TestRequestsRoundTrip(t *testing.T) {
 		{"rd_get", []string{"rd_call 4 GET default bench:3:0", "rd_call 4 GET default bench:3:1"}, keyPool, errException},
 		{"mc_set", []string{"mc_set 4 default bench:3:0 100B", "mc_set 4 default bench:3:1 100B"}, keyPool, nil},
 		{"mc_get", []string{"mc_get 4 default bench:3:0", "mc_get 4 default bench:3:1"}, keyPool, errDeclared},
+		{"my_hit", []string{`my_query 4 Global Doc "SELECT id, data FROM Doc WHERE id = ?" [292] bench:doc:292`,
+			`my_query 4 Global Doc "SELECT id, data FROM Doc WHERE id = ?" [293] bench:doc:293`}, keyPool, nil},
+		{"my_miss", []string{`my_query 4 Global Doc "SELECT id, data FROM Doc WHERE id = ?" [292] `}, keyPool, nil},
 	}
 	if len(cases) != len(calls) {
 		t.Fatalf("%d cases for %d calls: add the new call here", len(cases), len(calls))

@@ -20,8 +20,8 @@ func (o options) validate() error {
 	if o.mode != "short" && o.mode != "persistent" && o.mode != "idle" {
 		return fmt.Errorf("%w: -mode %q, want short|persistent|idle", errUsage, o.mode)
 	}
-	if o.direct != "" && (o.mode != "persistent" || o.direct != "redis" && o.direct != "memcache") {
-		return fmt.Errorf("%w: -direct redis|memcache goes with -mode persistent", errUsage)
+	if o.direct != "" && (o.mode != "persistent" || o.direct != "redis" && o.direct != "memcache" && o.direct != "mysql") {
+		return fmt.Errorf("%w: -direct redis|memcache|mysql goes with -mode persistent", errUsage)
 	}
 	if o.c <= 0 || o.d <= 0 || o.warmup < 0 {
 		return fmt.Errorf("%w: want -c > 0, -d > 0, -warmup ≥ 0", errUsage)

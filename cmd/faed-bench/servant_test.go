@@ -113,3 +113,8 @@ func (s *stubServant) McGet(_ context.Context, c *rpc.Context, pool, key string)
 	}
 	return &rpc.TMemcacheData{Data: v}, nil
 }
+
+func (s *stubServant) MyQuery(_ context.Context, c *rpc.Context, pool, table string, _ int64, sql string, argv []string, cacheKey string) (*rpc.MysqlResult_, error) {
+	s.record("my_query %d %s %s %q %v %s", c.Rid, pool, table, sql, argv, cacheKey)
+	return &rpc.MysqlResult_{Cols: []string{"id", "data"}, Rows: [][]string{{argv[0], "{}"}}}, nil
+}
