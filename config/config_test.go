@@ -249,3 +249,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The dev config parses with or without var/backends.env in the environment.
+func TestDevFileIsValid(t *testing.T) {
+	data, err := os.ReadFile("../etc/faed.dev.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(data, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.MySQL.Servers) != 4 || cfg.MySQL.Servers["UserShard2"].Addr != "127.0.0.1:13306" || cfg.MySQL.LookupTables["UserShard"] != "UserLookup" {
+		t.Fatalf("mysql section: %+v", cfg.MySQL)
+	}
+	if len(cfg.Redis["default"].Servers) == 0 || len(cfg.Memcache["default"].Servers) == 0 {
+		t.Fatalf("pools: %+v %+v", cfg.Redis, cfg.Memcache)
+	}
+}

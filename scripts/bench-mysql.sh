@@ -41,6 +41,7 @@ run() { # LABEL CALL C ARGS...
 }
 for round in $(seq "$ROUNDS"); do
 	for c in 1 16; do
+		run faed noop "$c" -addr 127.0.0.1:19031
 		run faed my_hit "$c" -addr 127.0.0.1:19031
 		run faed my_miss "$c" -addr 127.0.0.1:19031
 		run direct my_miss "$c" -addr "faed:faed@tcp(127.0.0.1:19306)/faed_global" -direct mysql
@@ -58,7 +59,9 @@ med = lambda rs: sorted(rs, key=lambda r: r["calls_per_s"])[len(rs) // 2]
 rows, ratios = [], []
 for c in (1, 16):
     hit, miss, x = med(runs[("my_hit", f"faed-c{c}")]), med(runs[("my_miss", f"faed-c{c}")]), med(runs[("my_miss", f"direct-c{c}")])
-    for label, r, key in (("through faed, cache hit", hit, ("my_hit", f"faed-c{c}")),
+    noop = med(runs[("noop", f"faed-c{c}")])
+    for label, r, key in (("faed noop (the Thrift round trip alone)", noop, ("noop", f"faed-c{c}")),
+                          ("through faed, cache hit", hit, ("my_hit", f"faed-c{c}")),
                           ("through faed, cache miss", miss, ("my_miss", f"faed-c{c}")),
                           ("go-sql-driver direct", x, ("my_miss", f"direct-c{c}"))):
         errs = sum(q["errors"] for q in runs[key])
@@ -81,7 +84,8 @@ cycling through 1..1024, one persistent Thrift connection per worker.
 a setup pass fills the cache), `cache miss` is `-call my_miss` (no
 cacheKey: every call reaches MariaDB), `direct` is the same SELECTs sent by
 go-sql-driver from the same load generator (`-direct mysql`, placeholders
-interpolated as faed does). Each row is the median of {rounds} interleaved
+interpolated as faed does). `noop` through the same faed shows the floor
+of one Thrift round trip. Each row is the median of {rounds} interleaved
 runs of {d}.
 
 | workers | path | calls/s | p50 µs | p99 µs | errors |
