@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +23,8 @@ import (
 // itself a panic path the engine must survive.
 type handler struct {
 	rpc.FunServant
-	slept atomic.Int64
+	slept     atomic.Int64
+	cancelled atomic.Int64
 }
 
 func (h *handler) Noop(_ context.Context, x int32) (int32, error) { return x, nil }
@@ -47,6 +49,7 @@ func (h *handler) Lock(ctx context.Context, _ *rpc.Context, reason, _ string) (b
 		h.slept.Add(1)
 		return true, nil
 	case <-ctx.Done():
+		h.cancelled.Add(1)
 		return false, ctx.Err()
 	}
 }
@@ -299,5 +302,45 @@ func TestDrainDeadlineCutsSlowCalls(t *testing.T) {
 	}
 	if err := <-done; err == nil {
 		t.Fatal("call cut off by the drain deadline reported success")
+	}
+}
+
+// A client that hangs up mid-call (php-fpm's recv timeout) gets its call's
+// context cancelled, so backend work for it stops; a client that waits is
+// left alone.
+func TestHangUpCancelsTheCall(t *testing.T) {
+	s := startEngine(t, func(c *engine.Config) { c.CallTimeout = 10 * time.Second })
+	lockCall := func(d string) []byte {
+		return encoding{}.message("lock", thrift.CALL, 1, func(ctx context.Context, p thrift.TProtocol) {
+			_ = (&rpc.FunServantLockArgs{Rctx: rctx(), Reason: d, Key: "k"}).Write(ctx, p)
+		})
+	}
+	waiter := rawDial(t, s)
+	if _, err := waiter.Write(lockCall("400ms")); err != nil {
+		t.Fatal(err)
+	}
+	quitter := rawDial(t, s)
+	if _, err := quitter.Write(lockCall("5s")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // both calls are in the handler
+	quitter.Close()
+	deadline := time.Now().Add(3 * time.Second)
+	for s.h.cancelled.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := s.h.cancelled.Load(); got != 1 {
+		t.Fatalf("%d calls cancelled 3s after their client hung up, want 1", got)
+	}
+	if got := s.e.Stats().HungUp.Load(); got != 1 {
+		t.Fatalf("hung_up = %d, want 1", got)
+	}
+	_ = waiter.SetReadDeadline(time.Now().Add(3 * time.Second))
+	r, err := readReply(bufio.NewReader(waiter), encoding{})
+	if err != nil || r.typ != thrift.REPLY {
+		t.Fatalf("the waiting client's call: %+v %v", r, err)
+	}
+	if got := s.h.slept.Load(); got != 1 {
+		t.Fatalf("%d calls completed, want the waiter's 1", got)
 	}
 }

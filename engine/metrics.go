@@ -8,9 +8,9 @@ import (
 type collector struct {
 	s *Stats
 
-	calls, errs, excs, latency                    *prometheus.Desc
-	accepted, refused, acceptErrs, sessions       *prometheus.Desc
-	protoErrs, timeouts, unknown, limited, panics *prometheus.Desc
+	calls, errs, excs, latency                            *prometheus.Desc
+	accepted, refused, acceptErrs, sessions               *prometheus.Desc
+	protoErrs, timeouts, unknown, limited, panics, hungUp *prometheus.Desc
 }
 
 // Collector returns a prometheus.Collector over the engine's counters, for
@@ -35,12 +35,13 @@ func (e *Engine) Collector() prometheus.Collector {
 		unknown:    d("unknown_method_calls_total", "Calls of unknown methods.", nil),
 		limited:    d("rate_limited_calls_total", "Calls refused by the per-client rate limit.", nil),
 		panics:     d("panics_total", "Panics recovered (each is a bug).", nil),
+		hungUp:     d("hung_up_calls_total", "Calls cancelled because their client went away.", nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.calls, c.errs, c.excs, c.latency, c.accepted, c.refused,
-		c.acceptErrs, c.sessions, c.protoErrs, c.timeouts, c.unknown, c.limited, c.panics} {
+		c.acceptErrs, c.sessions, c.protoErrs, c.timeouts, c.unknown, c.limited, c.panics, c.hungUp} {
 		ch <- d
 	}
 }
@@ -59,6 +60,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.unknown, s.UnknownMethods.Load())
 	counter(c.limited, s.RateLimited.Load())
 	counter(c.panics, s.Panics.Load())
+	counter(c.hungUp, s.HungUp.Load())
 	for _, name := range s.MethodNames() {
 		m := s.methods[name]
 		calls := m.Calls.Load()

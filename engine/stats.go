@@ -83,6 +83,7 @@ type Stats struct {
 	UnknownMethods atomic.Int64 // calls of methods the processor lacks
 	RateLimited    atomic.Int64 // calls refused by the per-client rate limit
 	Panics         atomic.Int64 // handler panics turned into INTERNAL_ERROR
+	HungUp         atomic.Int64 // calls cancelled because their client went away
 
 	methods map[string]*MethodStats // fixed at construction; read-only after
 }
@@ -130,6 +131,7 @@ type Snapshot struct {
 	UnknownMethods int64                     `json:"unknown_methods"`
 	RateLimited    int64                     `json:"rate_limited"`
 	Panics         int64                     `json:"panics"`
+	HungUp         int64                     `json:"hung_up"`
 	Methods        map[string]MethodSnapshot `json:"methods"`
 }
 
@@ -140,7 +142,7 @@ func (s *Stats) Snapshot() Snapshot {
 		AcceptErrors: s.AcceptErrors.Load(), Sessions: s.Sessions.Load(),
 		ProtocolErrors: s.ProtocolErrors.Load(), Timeouts: s.Timeouts.Load(),
 		UnknownMethods: s.UnknownMethods.Load(), RateLimited: s.RateLimited.Load(),
-		Panics:  s.Panics.Load(),
+		Panics: s.Panics.Load(), HungUp: s.HungUp.Load(),
 		Methods: map[string]MethodSnapshot{},
 	}
 	for name, m := range s.methods {

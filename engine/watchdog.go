@@ -21,7 +21,8 @@ var pastDeadline = time.Unix(1, 0)
 
 // watch is the engine's single timer for every session: it expires idle
 // sessions after idle_timeout (or the drain grace while stopping), busy
-// ones after read+call+write timeouts, and cancels calls past call_timeout.
+// ones after read+call+write timeouts, and cancels calls past call_timeout
+// or whose client hung up.
 // Per-call timers would cost more than the calls they guard.
 func (e *Engine) watch() {
 	defer close(e.watchDone)
@@ -60,6 +61,9 @@ func (e *Engine) sweep(now time.Time) {
 				_ = s.t.conn.SetReadDeadline(pastDeadline)
 			}
 		case phaseBusy:
+			if call := s.call.Load(); call != nil {
+				e.cancelIfHungUp(s, call, age)
+			}
 			if age >= busyLimit && s.phase.CompareAndSwap(phaseBusy, phaseExpired) {
 				_ = s.t.conn.SetDeadline(pastDeadline)
 			}
