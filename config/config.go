@@ -10,6 +10,7 @@ import (
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/pool/memcache"
+	"github.com/faed/faed/pool/mongo"
 	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
@@ -44,6 +45,9 @@ type Config struct {
 	MySQL mysql.Config `toml:"mysql"`
 	// QueryCache holds my_query results cached under their cacheKey.
 	QueryCache cache.Config `toml:"query_cache"`
+	// Mongo is every MongoDB server mg_* may use; no servers means mg_*
+	// say MongoDB is not configured.
+	Mongo mongo.Config `toml:"mongo"`
 }
 
 // NodeConfig identifies this faed among its peers.
@@ -70,6 +74,7 @@ func Default() Config {
 		MySQL:      mysql.DefaultConfig(),
 		// Results stay until an exec with their cacheKey or my_evict.
 		QueryCache: cache.Config{MaxItems: 100_000, MaxBytes: 64 << 20, Shards: 64},
+		Mongo:      mongo.DefaultConfig(),
 	}
 }
 
@@ -87,6 +92,7 @@ func (c Config) Validate() error {
 		{"local_cache", c.LocalCache.Validate()},
 		{"mysql", c.MySQL.Validate()},
 		{"query_cache", c.QueryCache.Validate()},
+		{"mongo", c.Mongo.Validate()},
 	}
 	for name, p := range c.Redis {
 		checks = append(checks, struct {

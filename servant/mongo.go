@@ -2,68 +2,269 @@ package servant
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/pool/mongo"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 const partMongo = "mongodb"
 
-// MgFindOne is not built yet.
-func (s *Servant) MgFindOne(_ context.Context, c *rpc.Context, _, _ string, _ int32, _, _ []byte) ([]byte, error) {
-	return nil, unavailable(c, partMongo)
+// ErrBadBSON: an argument is not one well-formed BSON document.
+var ErrBadBSON = errors.New("not a BSON document")
+
+// MongoPools is what mg_* need of pool/mongo.
+type MongoPools interface {
+	Pick(pool string, shardID int32) (*mongo.Server, error)
 }
 
-// MgFindAll is not built yet.
-func (s *Servant) MgFindAll(_ context.Context, c *rpc.Context, _, _ string, _ int32, _, _ []byte, _, _ int32, _ []string) ([][]byte, error) {
-	return nil, unavailable(c, partMongo)
+// mongoServer checks the Context and picks the server.
+func (s *Servant) mongoServer(c *rpc.Context, pool string, shardID int32) (*mongo.Server, error) {
+	if err := checkContext(c); err != nil {
+		return nil, err
+	}
+	if s.mongo == nil {
+		return nil, fmt.Errorf("%s: %w", partMongo, ErrNotConfigured)
+	}
+	return s.mongo.Pick(pool, shardID)
 }
 
-// MgFindID is not built yet.
-func (s *Servant) MgFindID(_ context.Context, c *rpc.Context, _, _ string, _ int32, _ []byte) ([]byte, error) {
-	return nil, unavailable(c, partMongo)
+// doc validates one BSON argument; empty means none (nil).
+func doc(name string, b []byte) (bson.Raw, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if err := bson.Raw(b).Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrBadBSON, err)
+	}
+	return bson.Raw(b), nil
 }
 
-// MgCount is not built yet.
-func (s *Servant) MgCount(_ context.Context, c *rpc.Context, _, _ string, _ int32, _ []byte) (int32, error) {
-	return 0, unavailable(c, partMongo)
+// projection: fields of 5 bytes or fewer (the empty document) is none.
+func projection(b []byte) (bson.Raw, error) {
+	if len(b) <= 5 {
+		return nil, nil
+	}
+	return doc("fields", b)
 }
 
-// MgUpdate is not built yet.
-func (s *Servant) MgUpdate(_ context.Context, c *rpc.Context, _, _ string, _ int32, _, _ []byte) (bool, error) {
-	return false, unavailable(c, partMongo)
+// idFilter is {_id: id} for the *_id methods that take an i32.
+func idFilter(id int32) bson.Raw {
+	b, _ := bson.Marshal(bson.D{{Key: "_id", Value: id}}) // cannot fail
+	return b
 }
 
-// MgUpdateID is not built yet.
-func (s *Servant) MgUpdateID(_ context.Context, c *rpc.Context, _, _ string, _, _ int32, _ []byte) (bool, error) {
-	return false, unavailable(c, partMongo)
+// MgFindOne returns the first matching document; none throws TMongoNotFound.
+func (s *Servant) MgFindOne(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query, fields []byte) ([]byte, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return nil, err
+	}
+	q, err := doc("query", query)
+	if err != nil {
+		return nil, err
+	}
+	f, err := projection(fields)
+	if err != nil {
+		return nil, err
+	}
+	d, err := srv.FindOne(ctx, table, q, f)
+	if errors.Is(err, mongo.ErrNotFound) {
+		msg := err.Error()
+		return nil, &rpc.TMongoNotFound{Message: &msg}
+	}
+	return d, err
 }
 
-// MgUpsert is not built yet.
-func (s *Servant) MgUpsert(_ context.Context, c *rpc.Context, _, _ string, _ int32, _, _ []byte) (bool, error) {
-	return false, unavailable(c, partMongo)
+// MgFindAll returns the matching documents, sorted by orderBy ("-field"
+// descending), after skip, at most limit (0: all, up to max_find_all).
+func (s *Servant) MgFindAll(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query, fields []byte, limit, skip int32, orderBy []string) ([][]byte, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return nil, err
+	}
+	q, err := doc("query", query)
+	if err != nil {
+		return nil, err
+	}
+	f, err := projection(fields)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := srv.FindAll(ctx, table, q, f, int64(limit), int64(skip), orderBy)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(docs))
+	for i, d := range docs {
+		out[i] = d
+	}
+	return out, nil
 }
 
-// MgUpsertID is not built yet.
-func (s *Servant) MgUpsertID(_ context.Context, c *rpc.Context, _, _ string, _, _ int32, _ []byte) (bool, error) {
-	return false, unavailable(c, partMongo)
+// MgFindID returns the document whose _id is given by id, a BSON document:
+// its "_id" field, or else its first field's value, is the _id (so
+// {"_id": ObjectId(...)} and {"id": "abc"} both work). No such document
+// returns empty bytes (the method declares no exception).
+func (s *Servant) MgFindID(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, id []byte) ([]byte, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := doc("id", id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := idValue(d)
+	if err != nil {
+		return nil, err
+	}
+	q, err := bson.Marshal(bson.D{{Key: "_id", Value: v}})
+	if err != nil {
+		return nil, fmt.Errorf("id: %w", err)
+	}
+	found, err := srv.FindOne(ctx, table, q, nil)
+	if errors.Is(err, mongo.ErrNotFound) {
+		return []byte{}, nil
+	}
+	return found, err
 }
 
-// MgInsert is not built yet.
-func (s *Servant) MgInsert(_ context.Context, c *rpc.Context, _, _ string, _ int32, _ []byte) (bool, error) {
-	return false, unavailable(c, partMongo)
+func idValue(d bson.Raw) (bson.RawValue, error) {
+	if d == nil {
+		return bson.RawValue{}, fmt.Errorf("id: %w: empty", ErrBadBSON)
+	}
+	if v, err := d.LookupErr("_id"); err == nil {
+		return v, nil
+	}
+	e, err := d.IndexErr(0)
+	if err != nil {
+		return bson.RawValue{}, fmt.Errorf("id: %w: the document has no field", ErrBadBSON)
+	}
+	return e.Value(), nil
 }
 
-// MgInserts is not built yet.
-func (s *Servant) MgInserts(_ context.Context, c *rpc.Context, _, _ string, _ int32, _ [][]byte) (bool, error) {
-	return false, unavailable(c, partMongo)
+// MgCount counts the matching documents.
+func (s *Servant) MgCount(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query []byte) (int32, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return 0, err
+	}
+	q, err := doc("query", query)
+	if err != nil {
+		return 0, err
+	}
+	return srv.Count(ctx, table, q)
 }
 
-// MgDelete is not built yet.
-func (s *Servant) MgDelete(_ context.Context, c *rpc.Context, _, _ string, _ int32, _ []byte) (bool, error) {
-	return false, unavailable(c, partMongo)
+// MgUpdate changes one matching document; false when none matched.
+func (s *Servant) MgUpdate(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query, change []byte) (bool, error) {
+	return s.mgUpdate(ctx, c, pool, table, shardID, query, change, false)
 }
 
-// MgFindAndModify is not built yet.
-func (s *Servant) MgFindAndModify(_ context.Context, c *rpc.Context, _, _ string, _ int32, _, _ []byte, _, _, _ bool) ([]byte, error) {
-	return nil, unavailable(c, partMongo)
+// MgUpdateID changes the document with _id id (an integer _id).
+func (s *Servant) MgUpdateID(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, id int32, change []byte) (bool, error) {
+	return s.mgUpdate(ctx, c, pool, table, shardID, idFilter(id), change, false)
+}
+
+// MgUpsert changes one matching document or inserts one.
+func (s *Servant) MgUpsert(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query, change []byte) (bool, error) {
+	return s.mgUpdate(ctx, c, pool, table, shardID, query, change, true)
+}
+
+// MgUpsertID changes or inserts the document with _id id.
+func (s *Servant) MgUpsertID(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, id int32, change []byte) (bool, error) {
+	return s.mgUpdate(ctx, c, pool, table, shardID, idFilter(id), change, true)
+}
+
+func (s *Servant) mgUpdate(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query, change []byte, upsert bool) (bool, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return false, err
+	}
+	q, err := doc("query", query)
+	if err != nil {
+		return false, err
+	}
+	ch, err := doc("change", change)
+	if err != nil {
+		return false, err
+	}
+	if ch == nil {
+		return false, fmt.Errorf("change: %w: empty", ErrBadBSON)
+	}
+	return srv.Update(ctx, table, q, ch, upsert)
+}
+
+// MgInsert inserts one document.
+func (s *Servant) MgInsert(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, d []byte) (bool, error) {
+	return s.MgInserts(ctx, c, pool, table, shardID, [][]byte{d})
+}
+
+// MgInserts inserts the documents in order, stopping at the first error.
+func (s *Servant) MgInserts(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, docs [][]byte) (bool, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return false, err
+	}
+	if len(docs) == 0 {
+		return false, fmt.Errorf("docs: %w: none given", ErrBadBSON)
+	}
+	raws := make([]bson.Raw, len(docs))
+	for i, b := range docs {
+		if raws[i], err = doc(fmt.Sprintf("docs[%d]", i), b); err != nil {
+			return false, err
+		}
+		if raws[i] == nil {
+			return false, fmt.Errorf("docs[%d]: %w: empty", i, ErrBadBSON)
+		}
+	}
+	if err := srv.Insert(ctx, table, raws); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// MgDelete removes one matching document; false when none matched.
+func (s *Servant) MgDelete(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query []byte) (bool, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return false, err
+	}
+	q, err := doc("query", query)
+	if err != nil {
+		return false, err
+	}
+	return srv.Delete(ctx, table, q)
+}
+
+// MgFindAndModify updates (or removes) one matching document atomically
+// and returns it before the change, or after it with returnNew. No match
+// (and no upsert) returns empty bytes.
+func (s *Servant) MgFindAndModify(ctx context.Context, c *rpc.Context, pool, table string, shardID int32, query, change []byte, upsert, remove, returnNew bool) ([]byte, error) {
+	srv, err := s.mongoServer(c, pool, shardID)
+	if err != nil {
+		return nil, err
+	}
+	q, err := doc("query", query)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := doc("change", change)
+	if err != nil {
+		return nil, err
+	}
+	if ch == nil && !remove {
+		return nil, fmt.Errorf("change: %w: empty", ErrBadBSON)
+	}
+	d, err := srv.FindAndModify(ctx, table, q, ch, upsert, remove, returnNew)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return []byte{}, nil
+	}
+	return d, nil
 }

@@ -35,6 +35,8 @@ type Parts struct {
 	// MySQL backs my_*; QueryCache caches their results by cacheKey.
 	MySQL      MySQLPools
 	QueryCache *QueryCache
+	// Mongo backs mg_*.
+	Mongo MongoPools
 	// Session finds the client connection of a call (transactions pin a
 	// backend connection to it); nil means no transactions.
 	Session func(ctx context.Context) Session
@@ -54,6 +56,7 @@ type Servant struct {
 	mysql      MySQLPools
 	queryCache *QueryCache
 	session    func(ctx context.Context) Session
+	mongo      MongoPools
 }
 
 var _ rpc.FunServant = (*Servant)(nil)
@@ -64,5 +67,6 @@ func New(info Info, parts Parts, now func() time.Time) *Servant {
 		now = time.Now
 	}
 	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis, mc: parts.Memcache,
-		mysql: parts.MySQL, queryCache: parts.QueryCache, session: parts.Session}
+		mysql: parts.MySQL, queryCache: parts.QueryCache, session: parts.Session,
+		mongo: parts.Mongo}
 }

@@ -69,7 +69,6 @@ func TestUnbuiltPartsNameThemselves(t *testing.T) {
 	s := newServant(time.Now())
 	ctx, good := context.Background(), &rpc.Context{Rid: 1, Reason: "r"}
 	calls := map[string]func(*rpc.Context) error{
-		"mongodb":   func(c *rpc.Context) error { _, err := s.MgCount(ctx, c, "p", "t", 0, nil); return err },
 		"zookeeper": func(c *rpc.Context) error { _, err := s.ZkDel(ctx, c, "/x"); return err },
 	}
 	for part, call := range calls {
@@ -94,6 +93,7 @@ func TestUnconfiguredPartsNameThemselves(t *testing.T) {
 		"redis":        func(c *rpc.Context) error { _, err := s.RdCall(ctx, c, "GET", "p", []string{"k"}); return err },
 		"memcache":     func(c *rpc.Context) error { _, err := s.McGet(ctx, c, "p", "k"); return err },
 		"couchbase":    func(c *rpc.Context) error { _, err := s.CbGet(ctx, c, "b", "k"); return err },
+		"mongodb":      func(c *rpc.Context) error { _, err := s.MgCount(ctx, c, "p", "t", 0, nil); return err },
 		"mysql": func(c *rpc.Context) error {
 			_, err := s.MyQuery(ctx, c, "Global", "t", 0, "SELECT 1", nil, "")
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/idl/fun/rpc"
 	"github.com/faed/faed/pool/memcache"
+	"github.com/faed/faed/pool/mongo"
 	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/servant"
@@ -36,6 +37,7 @@ type daemon struct {
 	mysql      *mysql.Pools
 	queryCache *cache.Cache
 	queries    *servant.QueryCache
+	mongo      *mongo.Pools
 	stopping   atomic.Bool
 }
 
@@ -72,13 +74,17 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 		return nil, fmt.Errorf("query_cache: %w", err)
 	}
 	d.queries = servant.NewQueryCache(d.queryCache)
+	if d.mongo, err = mongo.New(cfg.Mongo); err != nil {
+		return nil, err
+	}
 	sv := servant.New(servant.Info{
 		Version:  version,
 		Build:    buildSHA(),
 		WorkerID: ids.Worker(),
 		Started:  d.started,
 	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis)), Memcache: memcachePart(mc, len(cfg.Memcache)),
-		MySQL: mysqlPart(d.mysql, len(cfg.MySQL.Servers)), QueryCache: d.queries, Session: session}, nil)
+		MySQL: mysqlPart(d.mysql, len(cfg.MySQL.Servers)), QueryCache: d.queries, Session: session,
+		Mongo: mongoPart(d.mongo, len(cfg.Mongo.Servers))}, nil)
 	eng, err := engine.New(cfg.Server, rpc.NewFunServantProcessor(sv), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -124,7 +130,8 @@ func (d *daemon) stop(ctx context.Context) error {
 	errRedis := d.redis.Close()
 	d.memcache.Close()
 	errMySQL := d.mysql.Close() // after the sessions: their transactions are rolled back
-	return errors.Join(errEngine, errAdmin, errIDs, errRedis, errMySQL)
+	errMongo := d.mongo.Close()
+	return errors.Join(errEngine, errAdmin, errIDs, errRedis, errMySQL, errMongo)
 }
 
 var errStopping = errors.New("stopping")
@@ -147,6 +154,7 @@ type processStats struct {
 	Redis      []redis.ServerStats    `json:"redis"`
 	Memcache   []memcache.ServerStats `json:"memcache"`
 	MySQL      mysqlStats             `json:"mysql"`
+	Mongo      []mongo.ServerStats    `json:"mongo"`
 }
 
 type mysqlStats struct {
@@ -172,6 +180,7 @@ func (d *daemon) stats() any {
 			QueryCache:       d.queryCache.Stats(),
 			SharedMisses:     d.queries.Shared(),
 		},
+		Mongo: d.mongo.Stats(),
 	}
 }
 
@@ -205,4 +214,12 @@ func session(ctx context.Context) servant.Session {
 		return l
 	}
 	return nil
+}
+
+// mongoPart is nil without servers, so mg_* say mongodb is not configured.
+func mongoPart(p *mongo.Pools, n int) servant.MongoPools {
+	if n == 0 {
+		return nil
+	}
+	return p
 }

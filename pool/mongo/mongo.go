@@ -1,0 +1,139 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/faed/faed/pool/breaker"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Errors of this package; the servant sends their text to the client.
+var (
+	// ErrNoServer: the pool and shard name no configured server.
+	ErrNoServer = errors.New("no such mongo server")
+	// ErrTooMany: mg_find_all matched more than max_find_all documents.
+	ErrTooMany = errors.New("too many documents")
+)
+
+// Pools are every configured MongoDB server.
+type Pools struct {
+	cfg     Config
+	servers map[string]*Server
+}
+
+// Server is one MongoDB deployment and its database.
+type Server struct {
+	name    string
+	client  *mongo.Client
+	db      *mongo.Database
+	breaker *breaker.Breaker
+	maxAll  int
+	calls   atomic.Int64
+	errors  atomic.Int64
+}
+
+// New makes a client per server. Clients connect in the background, so no
+// server has to be up to start.
+func New(cfg Config) (*Pools, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("mongo: %w", err)
+	}
+	p := &Pools{cfg: cfg, servers: map[string]*Server{}}
+	for name, sc := range cfg.Servers {
+		opts := options.Client().ApplyURI(sc.URI).
+			SetConnectTimeout(cfg.ConnectTimeout).
+			SetServerSelectionTimeout(cfg.ServerSelectionTimeout).
+			SetMaxPoolSize(cfg.MaxPoolSize).
+			SetRetryWrites(false). // a write is never sent twice
+			SetRetryReads(true)
+		c, err := mongo.Connect(opts)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("mongo server %q: %w", name, err)
+		}
+		p.servers[name] = &Server{name: name, client: c, db: c.Database(sc.DB), maxAll: cfg.MaxFindAll,
+			breaker: breaker.New(cfg.Breaker, "mongo "+name, isServerFailure)}
+	}
+	return p, nil
+}
+
+// Close disconnects every client.
+func (p *Pools) Close() error {
+	var errs []error
+	for _, s := range p.servers {
+		errs = append(errs, s.client.Disconnect(context.Background()))
+	}
+	return errors.Join(errs...)
+}
+
+// Pick returns the server for pool and shardID under the configured
+// shard strategy.
+func (p *Pools) Pick(pool string, shardID int32) (*Server, error) {
+	name := ServerName(p.cfg.ShardStrategy, p.cfg.ShardBaseNum, pool, shardID)
+	s, ok := p.servers[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (pool %q, shardId %d, %s strategy)", ErrNoServer, name, pool, shardID, p.cfg.ShardStrategy)
+	}
+	return s, nil
+}
+
+// ServerName is the shard selection rule: legacy strips an optional "db."
+// prefix and ignores shardID; standard sends pools starting with "db" to
+// db<shardID/base + 1>.
+func ServerName(strategy string, base int32, pool string, shardID int32) string {
+	if strategy == "standard" && strings.HasPrefix(pool, "db") {
+		return "db" + strconv.Itoa(int(shardID/base)+1)
+	}
+	return strings.TrimPrefix(pool, "db.")
+}
+
+// isServerFailure: the server did not answer (network error, timeout, no
+// reachable server). Command and write errors are answers, and a caller
+// that hung up says nothing about the server.
+func isServerFailure(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, ErrTooMany) {
+		return false
+	}
+	var se mongo.ServerError
+	if errors.As(err, &se) {
+		return false
+	}
+	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "server selection")
+}
+
+// do runs op through the breaker, counts it and names the server in errors.
+func (s *Server) do(op func() error) error {
+	s.calls.Add(1)
+	err := s.breaker.Do(op)
+	if err != nil {
+		s.errors.Add(1)
+		return fmt.Errorf("mongo %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// ServerStats are one server's figures for /stats.
+type ServerStats struct {
+	Name    string `json:"name"`
+	Breaker string `json:"breaker"`
+	Calls   int64  `json:"calls"`
+	Errors  int64  `json:"errors"`
+}
+
+// Stats reports every server, sorted by name.
+func (p *Pools) Stats() []ServerStats {
+	out := make([]ServerStats, 0, len(p.servers))
+	for _, s := range p.servers {
+		out = append(out, ServerStats{Name: s.name, Breaker: s.breaker.State(), Calls: s.calls.Load(), Errors: s.errors.Load()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
