@@ -263,6 +263,9 @@ func TestDevFileIsValid(t *testing.T) {
 	if len(cfg.MySQL.Servers) != 4 || cfg.MySQL.Servers["UserShard2"].Addr != "127.0.0.1:13306" || cfg.MySQL.LookupTables["UserShard"] != "UserLookup" {
 		t.Fatalf("mysql section: %+v", cfg.MySQL)
 	}
+	if cfg.Mongo.Servers["default"].URI != "mongodb://127.0.0.1:27018/" {
+		t.Fatalf("mongo section: %+v", cfg.Mongo)
+	}
 	if len(cfg.Redis["default"].Servers) == 0 || len(cfg.Memcache["default"].Servers) == 0 {
 		t.Fatalf("pools: %+v %+v", cfg.Redis, cfg.Memcache)
 	}

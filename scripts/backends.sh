@@ -3,17 +3,20 @@
 # under $BACKENDS_DIR (default var/backends). Idempotent.
 #   scripts/backends.sh up            start what is not running, write backends.env
 #   scripts/backends.sh down          stop everything this script started
-#   scripts/backends.sh stop NAME     stop one server (redis1, redis2, memcached1, memcached2, mysql)
+#   scripts/backends.sh stop NAME     stop one server (redis1, redis2, memcached1, memcached2, mysql, mongo)
 #   scripts/backends.sh start NAME    start one server again
 #   scripts/backends.sh fixture       reload scripts/mysql-fixture.sql (resets the MySQL data)
 # Ports: REDIS_PORTS (16379 16380), MEMCACHED_PORTS (11311 11312), MYSQL_PORT
-# (13306); an empty list or value leaves that kind out.
+# (13306), MONGO_PORT (27018); an empty list or value leaves that kind out.
+# mongo is contrib/mongoshim (FerretDB on SQLite, a dev/test stand-in for
+# MongoDB), built to var/bin/mongoshim when missing or older than its source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${BACKENDS_DIR:-var/backends}
 REDIS_PORTS=(${REDIS_PORTS-16379 16380})
 MEMCACHED_PORTS=(${MEMCACHED_PORTS-11311 11312})
 MYSQL_PORT=${MYSQL_PORT-13306}
+MONGO_PORT=${MONGO_PORT-27018}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
@@ -40,6 +43,7 @@ port_of() { # NAME -> port
 	redis[0-9]) echo "${REDIS_PORTS[${1#redis} - 1]}" ;;
 	memcached[0-9]) echo "${MEMCACHED_PORTS[${1#memcached} - 1]}" ;;
 	mysql) echo "$MYSQL_PORT" ;;
+	mongo) echo "$MONGO_PORT" ;;
 	*) echo "backends: unknown server $1" >&2; return 1 ;;
 	esac
 }
@@ -64,7 +68,30 @@ start_one() { # NAME
 		wait_for "$name" 10 tcp_says "$port" 'version\r\n' VERSION
 		;;
 	mysql) start_mysql "$port" ;;
+	mongo) start_mongo "$port" ;;
 	esac
+}
+
+tcp_accepts() { exec 3<>"/dev/tcp/127.0.0.1/$1" && exec 3>&-; } # PORT
+mongo_ready() { alive mongo && tcp_accepts "$1"; } # PORT: not some other listener
+
+# The shim is built apart (never with -race: its SQLite crawls under -race),
+# to a temporary name first so stacks starting side by side never run a
+# half-written binary.
+SHIM=var/bin/mongoshim
+start_mongo() { # PORT
+	local src
+	for src in contrib/mongoshim/main.go contrib/mongoshim/go.mod contrib/mongoshim/go.sum; do
+		[[ -x $SHIM && ! $src -nt $SHIM ]] && continue
+		mkdir -p var/bin
+		(cd contrib/mongoshim && go build -o "../../$SHIM.$$" . && mv -f "../../$SHIM.$$" "../../$SHIM") ||
+			{ rm -f "$SHIM.$$"; echo "backends: building $SHIM failed" >&2; return 1; }
+		break
+	done
+	mkdir -p "$DIR/mongo"
+	$SHIM -listen "127.0.0.1:$1" -sqlite-url "file:$DIR/mongo/" </dev/null >"$DIR/mongo.log" 2>&1 &
+	echo $! >"$DIR/mongo.pid"
+	wait_for mongo 30 mongo_ready "$1"
 }
 
 # mariadbd as root must be told to stay root: the state directory may be
@@ -113,6 +140,7 @@ servers() {
 	for i in "${!REDIS_PORTS[@]}"; do echo "redis$((i + 1))"; done
 	for i in "${!MEMCACHED_PORTS[@]}"; do echo "memcached$((i + 1))"; done
 	[[ -z $MYSQL_PORT ]] || echo mysql
+	[[ -z $MONGO_PORT ]] || echo mongo
 }
 
 write_env() {
@@ -124,6 +152,7 @@ write_env() {
 		echo "FAED_REDIS=$(IFS=,; echo "${redis[*]}")"
 		echo "FAED_MEMCACHE=$(IFS=,; echo "${mc[*]}")"
 		[[ -z $MYSQL_PORT ]] || echo "FAED_MYSQL=127.0.0.1:$MYSQL_PORT"
+		[[ -z $MONGO_PORT ]] || echo "FAED_MONGO=mongodb://127.0.0.1:$MONGO_PORT/"
 	} >"$DIR/backends.env.tmp"
 	mv "$DIR/backends.env.tmp" "$DIR/backends.env"
 }
@@ -143,7 +172,7 @@ start) start_one "$2" ;;
 stop) stop_one "$2" ;;
 fixture) load_fixture ;;
 *)
-	sed -n '2,11p' "$0" >&2
+	sed -n '2,12p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -19,12 +19,13 @@ type Stack struct {
 }
 
 // Ports say which servers to start: one per port, none for an empty list
-// or a zero MySQL port. Keep ports below 32768: above it, outgoing
+// or a zero MySQL or Mongo port. Keep ports below 32768: above it, outgoing
 // connections may hold them.
 type Ports struct {
 	Redis     []int
 	Memcached []int
 	MySQL     int
+	Mongo     int // contrib/mongoshim (FerretDB on SQLite), built on first use
 }
 
 // Servers of a stack, by kind.
@@ -32,6 +33,7 @@ type Servers struct {
 	Redis     []string // redis1, redis2, ... as host:port
 	Memcached []string // memcached1, ...
 	MySQL     string   // "mysql" as host:port, loaded with scripts/mysql-fixture.sql
+	Mongo     string   // "mongo" as a URI, mongodb://127.0.0.1:PORT/
 }
 
 // Start runs `backends.sh up` in a fresh state directory and stops
@@ -46,7 +48,8 @@ func Start(t testing.TB, ports Ports) (*Stack, Servers) {
 		"BACKENDS_DIR="+t.TempDir(),
 		"REDIS_PORTS="+join(ports.Redis),
 		"MEMCACHED_PORTS="+join(ports.Memcached),
-		"MYSQL_PORT="+mysqlPort(ports.MySQL),
+		"MYSQL_PORT="+optPort(ports.MySQL),
+		"MONGO_PORT="+optPort(ports.Mongo),
 	)}
 	t.Cleanup(func() { s.run(t, "down") }) // also after a partial start
 	s.run(t, "up")
@@ -60,13 +63,16 @@ func Start(t testing.TB, ports Ports) (*Stack, Servers) {
 	if ports.MySQL != 0 {
 		sv.MySQL = fmt.Sprintf("127.0.0.1:%d", ports.MySQL)
 	}
+	if ports.Mongo != 0 {
+		sv.Mongo = fmt.Sprintf("mongodb://127.0.0.1:%d/", ports.Mongo)
+	}
 	return s, sv
 }
 
 // ResetMySQL reloads the MySQL fixture: every fixture database afresh.
 func (s *Stack) ResetMySQL(t testing.TB) { t.Helper(); s.run(t, "fixture") }
 
-// Stop stops one server, e.g. "redis2" or "mysql".
+// Stop stops one server, e.g. "redis2", "mysql" or "mongo".
 func (s *Stack) Stop(t testing.TB, name string) { t.Helper(); s.run(t, "stop", name) }
 
 // Restart starts one stopped server again.
@@ -81,7 +87,7 @@ func (s *Stack) run(t testing.TB, args ...string) {
 	}
 }
 
-func mysqlPort(p int) string {
+func optPort(p int) string { // "" (the server left out) for 0
 	if p == 0 {
 		return ""
 	}

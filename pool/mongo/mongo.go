@@ -35,6 +35,7 @@ type Server struct {
 	db      *mongo.Database
 	breaker *breaker.Breaker
 	maxAll  int
+	locks   *keyLocks
 	calls   atomic.Int64
 	errors  atomic.Int64
 }
@@ -58,7 +59,7 @@ func New(cfg Config) (*Pools, error) {
 			p.Close()
 			return nil, fmt.Errorf("mongo server %q: %w", name, err)
 		}
-		p.servers[name] = &Server{name: name, client: c, db: c.Database(sc.DB), maxAll: cfg.MaxFindAll,
+		p.servers[name] = &Server{name: name, client: c, db: c.Database(sc.DB), maxAll: cfg.MaxFindAll, locks: newKeyLocks(),
 			breaker: breaker.New(cfg.Breaker, "mongo "+name, isServerFailure)}
 	}
 	return p, nil

@@ -108,8 +108,13 @@ func (s *Server) Count(ctx context.Context, table string, query bson.Raw) (int32
 // did). It reports whether a document matched; with upsert one is
 // inserted when none did.
 func (s *Server) Update(ctx context.Context, table string, query, change bson.Raw, upsert bool) (bool, error) {
+	release, err := s.locks.lock(ctx, table, query)
+	if err != nil {
+		return false, fmt.Errorf("mongo %s: %w", s.name, err)
+	}
+	defer release()
 	var matched bool
-	err := s.do(func() error {
+	err = s.do(upsertRetry(upsert, func() error {
 		coll := s.db.Collection(table)
 		var res *mongo.UpdateResult
 		var err error
@@ -123,7 +128,7 @@ func (s *Server) Update(ctx context.Context, table string, query, change bson.Ra
 		}
 		matched = res.MatchedCount > 0 || res.UpsertedCount > 0
 		return nil
-	})
+	}))
 	return matched, err
 }
 
@@ -162,8 +167,13 @@ func (s *Server) Delete(ctx context.Context, table string, query bson.Raw) (bool
 // atomically and returns it as it was, or as it is after the update with
 // returnNew. No match (and no upsert) returns nil.
 func (s *Server) FindAndModify(ctx context.Context, table string, query, change bson.Raw, upsert, remove, returnNew bool) (bson.Raw, error) {
+	release, err := s.locks.lock(ctx, table, query)
+	if err != nil {
+		return nil, fmt.Errorf("mongo %s: %w", s.name, err)
+	}
+	defer release()
 	var doc bson.Raw
-	err := s.do(func() error {
+	err = s.do(upsertRetry(upsert && !remove, func() error {
 		coll := s.db.Collection(table)
 		var r *mongo.SingleResult
 		switch {
@@ -183,8 +193,31 @@ func (s *Server) FindAndModify(ctx context.Context, table string, query, change 
 			return nil
 		}
 		return err
-	})
+	}))
 	return doc, err
+}
+
+// upsertRetries bounds upsertRetry.
+const upsertRetries = 3
+
+// upsertRetry runs op again when an upsert lost an insert race: two
+// upserts of one missing document both try to insert it and one fails with
+// a duplicate key. Nothing of the failed attempt was applied, and the
+// document now exists, so the retry updates it (MongoDB itself retries
+// such upserts since 4.2; other servers may not).
+func upsertRetry(upsert bool, op func() error) func() error {
+	if !upsert {
+		return op
+	}
+	return func() error {
+		var err error
+		for range upsertRetries {
+			if err = op(); !mongo.IsDuplicateKeyError(err) {
+				return err
+			}
+		}
+		return err
+	}
 }
 
 func returnDoc(after bool) options.ReturnDocument {
