@@ -2,6 +2,7 @@ package servant
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -38,6 +39,9 @@ func doc(name string, b []byte) (bson.Raw, error) {
 	}
 	if err := bson.Raw(b).Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrBadBSON, err)
+	}
+	if n := binary.LittleEndian.Uint32(b); int64(n) != int64(len(b)) {
+		return nil, fmt.Errorf("%s: %w: %d bytes after the document", name, ErrBadBSON, int64(len(b))-int64(n))
 	}
 	return bson.Raw(b), nil
 }
