@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql backends-up backends-down clean
+.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql backends-up backends-down cluster-up cluster-down clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
@@ -19,6 +19,14 @@ backends-down:
 ## run-dev: the dev stack, then faed with etc/faed.dev.toml
 run-dev: backends-up
 	set -a && . var/backends.env && set +a && $(GO) run ./cmd/faed -conf etc/faed.dev.toml
+
+## cluster-up / cluster-down: three faed nodes on the dev stack,
+## 127.0.0.1:9011-9013 (admin :9111-9113)
+cluster-up:
+	@scripts/cluster.sh up
+
+cluster-down:
+	@scripts/cluster.sh down
 
 ## test: everything CI runs; installs missing Debian packages first
 test: deps vet unit fuzz

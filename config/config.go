@@ -9,6 +9,8 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
+	"github.com/faed/faed/peer"
+	"github.com/faed/faed/proxy"
 	"github.com/faed/faed/pool/memcache"
 	"github.com/faed/faed/pool/mongo"
 	"github.com/faed/faed/pool/mysql"
@@ -48,6 +50,31 @@ type Config struct {
 	// Mongo is every MongoDB server mg_* may use; no servers means mg_*
 	// say MongoDB is not configured.
 	Mongo mongo.Config `toml:"mongo"`
+	// Cluster is membership in ZooKeeper and forwarding of keyed calls to
+	// their owner; no zk_servers means a single node.
+	Cluster ClusterConfig `toml:"cluster"`
+}
+
+// ClusterConfig is the [cluster] section: ZooKeeper (peer.Config's keys),
+// forwarding ([cluster.forward]) and cache mode.
+type ClusterConfig struct {
+	peer.Config
+	// Forward tunes calls to peers.
+	Forward proxy.Config `toml:"forward"`
+	// CacheMode routes lc_* to the key's owner, so every node sees one
+	// cache instead of its own.
+	CacheMode bool `toml:"cache_mode"`
+}
+
+// Validate checks both halves.
+func (c ClusterConfig) Validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return err
+	}
+	if err := c.Forward.Validate(); err != nil {
+		return fmt.Errorf("forward: %w", err)
+	}
+	return nil
 }
 
 // NodeConfig identifies this faed among its peers.
@@ -75,6 +102,7 @@ func Default() Config {
 		// Results stay until an exec with their cacheKey or my_evict.
 		QueryCache: cache.Config{MaxItems: 100_000, MaxBytes: 64 << 20, Shards: 64},
 		Mongo:      mongo.DefaultConfig(),
+		Cluster:    ClusterConfig{Config: peer.DefaultConfig(), Forward: proxy.DefaultConfig()},
 	}
 }
 
@@ -93,6 +121,7 @@ func (c Config) Validate() error {
 		{"mysql", c.MySQL.Validate()},
 		{"query_cache", c.QueryCache.Validate()},
 		{"mongo", c.Mongo.Validate()},
+		{"cluster", c.Cluster.Validate()},
 	}
 	for name, p := range c.Redis {
 		checks = append(checks, struct {

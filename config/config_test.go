@@ -223,6 +223,10 @@ func fieldKeys(t reflect.Type, prefix string) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := prefix + f.Tag.Get("toml")
+		if f.Anonymous { // promoted keys: same table
+			keys = append(keys, fieldKeys(f.Type, prefix)...)
+			continue
+		}
 		if f.Type.Kind() == reflect.Struct {
 			keys = append(keys, fieldKeys(f.Type, name+".")...)
 			continue

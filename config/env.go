@@ -46,7 +46,11 @@ func walkStrings(v reflect.Value, path string, f func(path, s string) (string, e
 			if !t.Field(i).IsExported() {
 				continue
 			}
-			if err := walkStrings(v.Field(i), join(path, tomlName(t.Field(i))), f); err != nil {
+			p := join(path, tomlName(t.Field(i)))
+			if t.Field(i).Anonymous { // promoted keys: same table
+				p = path
+			}
+			if err := walkStrings(v.Field(i), p, f); err != nil {
 				return err
 			}
 		}

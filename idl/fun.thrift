@@ -75,6 +75,17 @@ service FunServant {
 
     bool lock(1: Context rctx, 2: string reason, 3: string key)
     void unlock(1: Context rctx, 2: string reason, 3: string key)
+    /**
+     * Additive (not in the older FunServant). Takes the lock on key for
+     * ttlMs milliseconds (0: the configured lock TTL) and returns a fencing
+     * token, or 0 when the lock is held. Each grant of a key gets a larger
+     * token than every earlier grant, on any node, so a resource that
+     * remembers the largest token it has seen can refuse a holder whose
+     * lock expired while it paused.
+     */
+    i64 lock_fenced(1: Context rctx, 2: string reason, 3: string key, 4: i32 ttlMs)
+    /** Releases key if token is the current grant's; false otherwise. */
+    bool unlock_fenced(1: Context rctx, 2: string reason, 3: string key, 4: i64 token)
 
     i64 id_next(1: Context rctx)
     i64 id_next_with_tag(1: Context rctx, 2: i16 tag)

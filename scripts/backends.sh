@@ -3,11 +3,12 @@
 # under $BACKENDS_DIR (default var/backends). Idempotent.
 #   scripts/backends.sh up            start what is not running, write backends.env
 #   scripts/backends.sh down          stop everything this script started
-#   scripts/backends.sh stop NAME     stop one server (redis1, redis2, memcached1, memcached2, mysql, mongo)
+#   scripts/backends.sh stop NAME     stop one server (redis1, redis2, memcached1, memcached2, mysql, mongo, zk)
 #   scripts/backends.sh start NAME    start one server again
 #   scripts/backends.sh fixture       reload scripts/mysql-fixture.sql (resets the MySQL data)
 # Ports: REDIS_PORTS (16379 16380), MEMCACHED_PORTS (11311 11312), MYSQL_PORT
-# (13306), MONGO_PORT (27018); an empty list or value leaves that kind out.
+# (13306), MONGO_PORT (27018), ZK_PORT (12181); an empty list or value leaves
+# that kind out.
 # mongo is contrib/mongoshim (FerretDB on SQLite, a dev/test stand-in for
 # MongoDB), built to var/bin/mongoshim when missing or older than its source.
 set -euo pipefail
@@ -17,6 +18,7 @@ REDIS_PORTS=(${REDIS_PORTS-16379 16380})
 MEMCACHED_PORTS=(${MEMCACHED_PORTS-11311 11312})
 MYSQL_PORT=${MYSQL_PORT-13306}
 MONGO_PORT=${MONGO_PORT-27018}
+ZK_PORT=${ZK_PORT-12181}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
@@ -44,6 +46,7 @@ port_of() { # NAME -> port
 	memcached[0-9]) echo "${MEMCACHED_PORTS[${1#memcached} - 1]}" ;;
 	mysql) echo "$MYSQL_PORT" ;;
 	mongo) echo "$MONGO_PORT" ;;
+	zk) echo "$ZK_PORT" ;;
 	*) echo "backends: unknown server $1" >&2; return 1 ;;
 	esac
 }
@@ -69,6 +72,7 @@ start_one() { # NAME
 		;;
 	mysql) start_mysql "$port" ;;
 	mongo) start_mongo "$port" ;;
+	zk) start_zk "$port" ;;
 	esac
 }
 
@@ -92,6 +96,32 @@ start_mongo() { # PORT
 	$SHIM -listen "127.0.0.1:$1" -sqlite-url "file:$DIR/mongo/" </dev/null >"$DIR/mongo.log" 2>&1 &
 	echo $! >"$DIR/mongo.pid"
 	wait_for mongo 30 mongo_ready "$1"
+}
+
+# ZooKeeper answers ruok before it serves; srvr says when it does. Its data
+# directory survives a stop, so a restarted server keeps its sessions.
+zk_ready() ( exec 3<>"/dev/tcp/127.0.0.1/$1" && printf srvr >&3 && grep -q "Mode: standalone" <&3 ) # PORT
+start_zk() { # PORT
+	mkdir -p "$DIR/zk/data"
+	cat >"$DIR/zk/zoo.cfg" <<CFG
+tickTime=500
+minSessionTimeout=1000
+maxSessionTimeout=60000
+initLimit=10
+syncLimit=5
+dataDir=$DIR/zk/data
+clientPort=$1
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=ruok,srvr,stat,mntr,conf
+CFG
+	java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dzookeeper.log.dir="$DIR/zk" \
+		-Dzookeeper.root.logger=INFO,CONSOLE -Dlog4j.configuration=file:/etc/zookeeper/conf/log4j.properties \
+		-cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar \
+		org.apache.zookeeper.server.quorum.QuorumPeerMain "$DIR/zk/zoo.cfg" </dev/null >"$DIR/zk.log" 2>&1 &
+	echo $! >"$DIR/zk.pid"
+	wait_for zk 30 zk_ready "$1"
 }
 
 # mariadbd as root must be told to stay root: the state directory may be
@@ -141,6 +171,7 @@ servers() {
 	for i in "${!MEMCACHED_PORTS[@]}"; do echo "memcached$((i + 1))"; done
 	[[ -z $MYSQL_PORT ]] || echo mysql
 	[[ -z $MONGO_PORT ]] || echo mongo
+	[[ -z $ZK_PORT ]] || echo zk
 }
 
 write_env() {
@@ -153,6 +184,7 @@ write_env() {
 		echo "FAED_MEMCACHE=$(IFS=,; echo "${mc[*]}")"
 		[[ -z $MYSQL_PORT ]] || echo "FAED_MYSQL=127.0.0.1:$MYSQL_PORT"
 		[[ -z $MONGO_PORT ]] || echo "FAED_MONGO=mongodb://127.0.0.1:$MONGO_PORT/"
+		[[ -z $ZK_PORT ]] || echo "FAED_ZK=127.0.0.1:$ZK_PORT"
 	} >"$DIR/backends.env.tmp"
 	mv "$DIR/backends.env.tmp" "$DIR/backends.env"
 }

@@ -3,7 +3,7 @@
 # when everything is there. Later parts add their servers to PACKAGES.
 set -euo pipefail
 
-PACKAGES=(thrift-compiler php-cli php-thrift redis-server memcached mariadb-server mariadb-client)
+PACKAGES=(thrift-compiler php-cli php-thrift redis-server memcached mariadb-server mariadb-client zookeeper)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

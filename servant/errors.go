@@ -16,8 +16,6 @@ var (
 	ErrInvalidContext = errors.New("invalid context")
 	// ErrNotConfigured: the backend section the call needs is absent.
 	ErrNotConfigured = errors.New("not configured")
-	// ErrNotBuilt: the servant exists in the contract but not yet in faed.
-	ErrNotBuilt = errors.New("not built in this faed")
 )
 
 // checkContext enforces the Context contract: rid != 0 and a reason.
@@ -32,15 +30,6 @@ func checkContext(c *rpc.Context) error {
 		return fmt.Errorf("%w: reason is empty", ErrInvalidContext)
 	}
 	return nil
-}
-
-// unavailable answers calls of a part that is not built yet, after the same
-// Context check every call gets.
-func unavailable(c *rpc.Context, part string) error {
-	if err := checkContext(c); err != nil {
-		return err
-	}
-	return fmt.Errorf("%s: %w", part, ErrNotBuilt)
 }
 
 // cacheMissed is the declared exception for a cache miss.

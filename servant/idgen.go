@@ -63,8 +63,15 @@ func (c IDConfig) Validate() error {
 	return nil
 }
 
+// WorkerLease hands out a worker id that may lapse (peer.Node leases it
+// from ZooKeeper).
+type WorkerLease interface {
+	Worker() (int, error)
+}
+
 // IDGen issues unique, increasing 64-bit ids for one worker.
 type IDGen struct {
+	lease   WorkerLease // nil: the configured worker
 	worker  int64
 	maxBack time.Duration
 	now     func() time.Time
@@ -98,19 +105,40 @@ func NewIDGen(cfg IDConfig, worker int, now func() time.Time) (*IDGen, error) {
 	return g, nil
 }
 
-// Worker is the worker id baked into every id.
-func (g *IDGen) Worker() int { return int(g.worker) }
+// UseLease takes the worker id from lease from now on, before ids are
+// issued.
+func (g *IDGen) UseLease(l WorkerLease) { g.lease = l }
+
+// Worker is the worker id baked into every id; -1 while a lease is lapsed.
+func (g *IDGen) Worker() int {
+	if g.lease != nil {
+		w, err := g.lease.Worker()
+		if err != nil {
+			return -1
+		}
+		return w
+	}
+	return int(g.worker)
+}
 
 // Next issues an id with tag (0–31).
 func (g *IDGen) Next(tag int) (int64, error) {
 	if tag < 0 || tag > idMaxTag {
 		return 0, fmt.Errorf("%w: %d", ErrBadTag, tag)
 	}
+	worker := g.worker
+	if g.lease != nil {
+		w, err := g.lease.Worker()
+		if err != nil {
+			return 0, err
+		}
+		worker = int64(w)
+	}
 	ms, seq, err := g.reserve()
 	if err != nil {
 		return 0, err
 	}
-	return ms<<22 | int64(tag)<<17 | g.worker<<12 | seq, nil
+	return ms<<22 | int64(tag)<<17 | worker<<12 | seq, nil
 }
 
 // reserve takes the next (ms, seq) pair. When the clock is behind the last

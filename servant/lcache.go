@@ -35,10 +35,15 @@ func (s *Servant) localCache(c *rpc.Context, key string) (LocalCache, error) {
 
 // LcSet stores value under key; an entry too large for the cache is an
 // error, never a silent drop.
-func (s *Servant) LcSet(_ context.Context, c *rpc.Context, key string, value []byte) (bool, error) {
+func (s *Servant) LcSet(ctx context.Context, c *rpc.Context, key string, value []byte) (bool, error) {
 	lc, err := s.localCache(c, key)
 	if err != nil {
 		return false, err
+	}
+	if addr := s.lcRoute(c, key); addr != "" {
+		return forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (bool, error) {
+			return cl.LcSet(ctx, c, key, value)
+		})
 	}
 	if err := lc.Set(key, value); err != nil {
 		return false, fmt.Errorf("%s: %w", partLocalCache, err)
@@ -47,10 +52,22 @@ func (s *Servant) LcSet(_ context.Context, c *rpc.Context, key string, value []b
 }
 
 // LcGet returns the value under key or throws TCacheMissed.
-func (s *Servant) LcGet(_ context.Context, c *rpc.Context, key string) ([]byte, error) {
+// In cluster cache mode an unreachable owner reads as a miss: the caller
+// recomputes the value, as it would after an eviction.
+func (s *Servant) LcGet(ctx context.Context, c *rpc.Context, key string) ([]byte, error) {
 	lc, err := s.localCache(c, key)
 	if err != nil {
 		return nil, err
+	}
+	if addr := s.lcRoute(c, key); addr != "" {
+		v, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) ([]byte, error) {
+			return cl.LcGet(ctx, c, key)
+		})
+		if unreachable(err) {
+			s.cstats.Degraded.Add(1)
+			return nil, cacheMissed(key)
+		}
+		return v, err
 	}
 	if v, ok := lc.Get(key); ok {
 		return v, nil
@@ -59,11 +76,25 @@ func (s *Servant) LcGet(_ context.Context, c *rpc.Context, key string) ([]byte, 
 }
 
 // LcDel removes key; removing a missing key is not an error.
-func (s *Servant) LcDel(_ context.Context, c *rpc.Context, key string) error {
+func (s *Servant) LcDel(ctx context.Context, c *rpc.Context, key string) error {
 	lc, err := s.localCache(c, key)
 	if err != nil {
 		return err
 	}
+	if addr := s.lcRoute(c, key); addr != "" {
+		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
+			return struct{}{}, cl.LcDel(ctx, c, key)
+		})
+		return err
+	}
 	lc.Delete(key)
 	return nil
+}
+
+// lcRoute: lc_* go to the key's owner only in cluster cache mode.
+func (s *Servant) lcRoute(c *rpc.Context, key string) string {
+	if !s.routeLC {
+		return ""
+	}
+	return s.route(c, key)
 }

@@ -48,6 +48,7 @@ func (c LockConfig) Validate() error {
 
 type heldLock struct {
 	rid     int64
+	token   int64 // fencing token of a lock_fenced grant, else 0
 	expires time.Time
 }
 
@@ -73,6 +74,45 @@ func NewLockTable(cfg LockConfig, now func() time.Time) (*LockTable, error) {
 
 // Lock takes key for rid; false when someone holds it.
 func (t *LockTable) Lock(key string, rid int64) (bool, error) {
+	return t.grant(key, heldLock{rid: rid}, t.cfg.TTL)
+}
+
+// Free says whether key could be locked now.
+func (t *LockTable) Free(key string) bool {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h, ok := t.locks[key]
+	return !ok || !now.Before(h.expires)
+}
+
+// LockFenced takes key for rid for ttl under a fencing token; false when
+// someone holds it.
+func (t *LockTable) LockFenced(key string, rid, token int64, ttl time.Duration) (bool, error) {
+	return t.grant(key, heldLock{rid: rid, token: token}, ttl)
+}
+
+// UnlockFenced releases key if its live grant has token.
+func (t *LockTable) UnlockFenced(key string, token int64) bool {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h, ok := t.locks[key]
+	if !ok || !now.Before(h.expires) || h.token != token {
+		return false
+	}
+	delete(t.locks, key)
+	return true
+}
+
+// Clear drops every lock: the session they were granted under is gone.
+func (t *LockTable) Clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.locks)
+}
+
+func (t *LockTable) grant(key string, h heldLock, ttl time.Duration) (bool, error) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -85,7 +125,8 @@ func (t *LockTable) Lock(key string, rid int64) (bool, error) {
 			return false, fmt.Errorf("%w: %d live locks (max_locks)", ErrLockTableFull, len(t.locks))
 		}
 	}
-	t.locks[key] = heldLock{rid: rid, expires: now.Add(t.cfg.TTL)}
+	h.expires = now.Add(ttl)
+	t.locks[key] = h
 	return true, nil
 }
 
@@ -137,19 +178,98 @@ func (s *Servant) lockTable(c *rpc.Context, key string) (*LockTable, error) {
 }
 
 // Lock returns true when the lock on key was acquired, false when held.
-func (s *Servant) Lock(_ context.Context, c *rpc.Context, _, key string) (bool, error) {
+// In a cluster the key's owner holds the lock; an owner that cannot be
+// reached is an error, never a lock granted here.
+func (s *Servant) Lock(ctx context.Context, c *rpc.Context, reason, key string) (bool, error) {
 	t, err := s.lockTable(c, key)
 	if err != nil {
+		return false, err
+	}
+	if addr := s.route(c, key); addr != "" {
+		return forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (bool, error) {
+			return cl.Lock(ctx, c, reason, key)
+		})
+	}
+	if err := s.canGrant(); err != nil {
 		return false, err
 	}
 	return t.Lock(key, c.Rid)
 }
 
 // Unlock releases the lock on key taken under the same ctx.rid.
-func (s *Servant) Unlock(_ context.Context, c *rpc.Context, _, key string) error {
+func (s *Servant) Unlock(ctx context.Context, c *rpc.Context, reason, key string) error {
 	t, err := s.lockTable(c, key)
 	if err != nil {
 		return err
 	}
+	if addr := s.route(c, key); addr != "" {
+		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
+			return struct{}{}, cl.Unlock(ctx, c, reason, key)
+		})
+		return err
+	}
 	return t.Unlock(key, c.Rid)
+}
+
+// LockFenced takes key for ttlMs (0: the configured TTL) and returns a
+// fencing token larger than every earlier grant's, or 0 when the lock is
+// held. Tokens need ZooKeeper.
+func (s *Servant) LockFenced(ctx context.Context, c *rpc.Context, reason, key string, ttlMs int32) (int64, error) {
+	t, err := s.lockTable(c, key)
+	if err != nil {
+		return 0, err
+	}
+	if ttlMs < 0 {
+		return 0, fmt.Errorf("%s: ttlMs %d is negative", partLock, ttlMs)
+	}
+	if addr := s.route(c, key); addr != "" {
+		return forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (int64, error) {
+			return cl.LockFenced(ctx, c, reason, key, ttlMs)
+		})
+	}
+	if s.coord == nil {
+		return 0, fmt.Errorf("%s: fencing tokens need zookeeper: %w", partLock, ErrNotConfigured)
+	}
+	if err := s.canGrant(); err != nil {
+		return 0, err
+	}
+	if !t.Free(key) {
+		return 0, nil
+	}
+	token, err := s.coord.Fence() // a ZooKeeper write: outside the table's lock
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", partLock, err)
+	}
+	ttl := t.cfg.TTL
+	if ttlMs > 0 {
+		ttl = time.Duration(ttlMs) * time.Millisecond
+	}
+	ok, err := t.LockFenced(key, c.Rid, token, ttl)
+	if !ok || err != nil {
+		return 0, err // taken meanwhile: the token is never handed out
+	}
+	return token, nil
+}
+
+// UnlockFenced releases key if token is its current grant's.
+func (s *Servant) UnlockFenced(ctx context.Context, c *rpc.Context, reason, key string, token int64) (bool, error) {
+	t, err := s.lockTable(c, key)
+	if err != nil {
+		return false, err
+	}
+	if addr := s.route(c, key); addr != "" {
+		return forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (bool, error) {
+			return cl.UnlockFenced(ctx, c, reason, key, token)
+		})
+	}
+	return t.UnlockFenced(key, token), nil
+}
+
+// canGrant: with ZooKeeper configured, a lock is granted only while the
+// session is live (views may differ without it).
+func (s *Servant) canGrant() error {
+	if s.coord != nil && !s.coord.Connected() {
+		return fmt.Errorf("%s: %w", partLock, ErrNoZKSession)
+	}
+	return nil
 }

@@ -69,7 +69,35 @@ func (s *Servant) MyQuery(ctx context.Context, c *rpc.Context, pool, table strin
 	if err != nil {
 		return nil, err
 	}
-	return s.myRun(ctx, my, statement{pool, table, hintID, sql, argv, cacheKey})
+	st := statement{pool, table, hintID, sql, argv, cacheKey}
+	if addr := s.myRoute(ctx, c, st); addr != "" {
+		res, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (*rpc.MysqlResult_, error) {
+			return cl.MyQuery(ctx, c, pool, table, hintID, sql, argv, cacheKey)
+		})
+		if !unreachable(err) {
+			return res, err
+		}
+		// The owner's cache is out of reach: run here, without it. A write
+		// still runs (it must not be lost); the owner, if it is only cut
+		// off, keeps its cached result until my_evict or a TTL.
+		s.cstats.Degraded.Add(1)
+		st.cacheKey = ""
+	}
+	return s.myRun(ctx, my, st)
+}
+
+// myRoute: a statement with a cacheKey runs on the key's owner, where its
+// cached result lives, unless it belongs to this connection's transaction
+// or is transaction control.
+func (s *Servant) myRoute(ctx context.Context, c *rpc.Context, st statement) string {
+	if st.cacheKey == "" || s.queryCache == nil || s.openTx(ctx) != nil {
+		return ""
+	}
+	switch mysql.Classify(st.sql) {
+	case mysql.Begin, mysql.Commit, mysql.Rollback:
+		return ""
+	}
+	return s.route(c, st.cacheKey)
 }
 
 // myRun sends one statement where it belongs: transaction control, the
@@ -185,8 +213,14 @@ func (s *Servant) MyQueryShards(ctx context.Context, c *rpc.Context, pool, _ str
 }
 
 // MyEvict removes a cached query result.
-func (s *Servant) MyEvict(_ context.Context, c *rpc.Context, cacheKey string) error {
+func (s *Servant) MyEvict(ctx context.Context, c *rpc.Context, cacheKey string) error {
 	if _, err := s.mysqlPools(c); err != nil {
+		return err
+	}
+	if addr := s.route(c, cacheKey); addr != "" && s.queryCache != nil {
+		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
+			return struct{}{}, cl.MyEvict(ctx, c, cacheKey)
+		})
 		return err
 	}
 	if s.queryCache != nil {

@@ -22,6 +22,17 @@ var (
 	ErrBadName = errors.New("not a table or column name")
 )
 
+// mergeRoute: a merge with a key runs on the key's owner, which evicts the
+// cached query under that key. The merge itself is atomic anywhere (one
+// transaction, FOR UPDATE), so an unreachable owner is an error only
+// because the eviction could not happen there.
+func (s *Servant) mergeRoute(ctx context.Context, c *rpc.Context, key string) string {
+	if key == "" || s.openTx(ctx) != nil {
+		return ""
+	}
+	return s.route(c, key)
+}
+
 // MyMerge merges jsonValue into the JSON object in column of the one row
 // matching where, atomically: the row is read FOR UPDATE and written back
 // in one transaction, the new value bound as a parameter. No matching row
@@ -30,6 +41,11 @@ func (s *Servant) MyMerge(ctx context.Context, c *rpc.Context, pool, table strin
 	my, err := s.mysqlPools(c)
 	if err != nil {
 		return nil, err
+	}
+	if addr := s.mergeRoute(ctx, c, key); addr != "" {
+		return forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (*rpc.MysqlMergeResult_, error) {
+			return cl.MyMerge(ctx, c, pool, table, hintID, where, key, column, jsonValue)
+		})
 	}
 	if !mysql.ValidIdentifier(table) || !mysql.ValidIdentifier(column) {
 		return nil, fmt.Errorf("%w: table %q, column %q", ErrBadName, table, column)

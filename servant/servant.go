@@ -40,6 +40,14 @@ type Parts struct {
 	// Session finds the client connection of a call (transactions pin a
 	// backend connection to it); nil means no transactions.
 	Session func(ctx context.Context) Session
+	// Cluster forwards keyed calls to their owner; nil on a single node.
+	Cluster Cluster
+	// Coordinator is the ZooKeeper session; nil means zk_* are not
+	// configured and locks need no session.
+	Coordinator Coordinator
+	// RouteLocalCache sends lc_* to the key's owner, so every node sees
+	// one cache (cluster cache mode).
+	RouteLocalCache bool
 }
 
 // Servant serves every FunServant method. Parts that are not configured
@@ -57,6 +65,11 @@ type Servant struct {
 	queryCache *QueryCache
 	session    func(ctx context.Context) Session
 	mongo      MongoPools
+
+	cluster Cluster
+	coord   Coordinator
+	routeLC bool
+	cstats  ClusterStats
 }
 
 var _ rpc.FunServant = (*Servant)(nil)
@@ -68,5 +81,5 @@ func New(info Info, parts Parts, now func() time.Time) *Servant {
 	}
 	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis, mc: parts.Memcache,
 		mysql: parts.MySQL, queryCache: parts.QueryCache, session: parts.Session,
-		mongo: parts.Mongo}
+		mongo: parts.Mongo, cluster: parts.Cluster, coord: parts.Coordinator, routeLC: parts.RouteLocalCache}
 }

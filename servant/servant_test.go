@@ -64,24 +64,6 @@ func TestContextValidation(t *testing.T) {
 	}
 }
 
-// Parts not built yet must say so, naming the part, after the Context check.
-func TestUnbuiltPartsNameThemselves(t *testing.T) {
-	s := newServant(time.Now())
-	ctx, good := context.Background(), &rpc.Context{Rid: 1, Reason: "r"}
-	calls := map[string]func(*rpc.Context) error{
-		"zookeeper": func(c *rpc.Context) error { _, err := s.ZkDel(ctx, c, "/x"); return err },
-	}
-	for part, call := range calls {
-		err := call(good)
-		if !errors.Is(err, servant.ErrNotBuilt) || !strings.Contains(err.Error(), part) {
-			t.Errorf("%s: err = %v, want not built naming the part", part, err)
-		}
-		if err := call(&rpc.Context{}); !errors.Is(err, servant.ErrInvalidContext) {
-			t.Errorf("%s with empty context: err = %v, want invalid context", part, err)
-		}
-	}
-}
-
 // Parts the caller did not build say so, naming the part.
 func TestUnconfiguredPartsNameThemselves(t *testing.T) {
 	s := newServant(time.Now())
@@ -94,6 +76,7 @@ func TestUnconfiguredPartsNameThemselves(t *testing.T) {
 		"memcache":     func(c *rpc.Context) error { _, err := s.McGet(ctx, c, "p", "k"); return err },
 		"couchbase":    func(c *rpc.Context) error { _, err := s.CbGet(ctx, c, "b", "k"); return err },
 		"mongodb":      func(c *rpc.Context) error { _, err := s.MgCount(ctx, c, "p", "t", 0, nil); return err },
+		"zookeeper":    func(c *rpc.Context) error { _, err := s.ZkDel(ctx, c, "/x"); return err },
 		"mysql": func(c *rpc.Context) error {
 			_, err := s.MyQuery(ctx, c, "Global", "t", 0, "SELECT 1", nil, "")
 			return err

@@ -19,6 +19,10 @@ func (s *Servant) Ping(_ context.Context, c *rpc.Context) (string, error) {
 		return "", err
 	}
 	up := s.now().Sub(s.info.Started).Truncate(time.Second)
+	worker := s.info.WorkerID
+	if s.ids != nil {
+		worker = s.ids.Worker() // leased in a cluster; -1 while lapsed
+	}
 	return fmt.Sprintf("ver:%s, build:%s, myid:%d, uptime:%s",
-		s.info.Version, s.info.Build, s.info.WorkerID, up), nil
+		s.info.Version, s.info.Build, worker, up), nil
 }

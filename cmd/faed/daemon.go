@@ -13,10 +13,12 @@ import (
 	"github.com/faed/faed/config"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/peer"
 	"github.com/faed/faed/pool/memcache"
 	"github.com/faed/faed/pool/mongo"
 	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
+	"github.com/faed/faed/proxy"
 	"github.com/faed/faed/servant"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,6 +40,9 @@ type daemon struct {
 	queryCache *cache.Cache
 	queries    *servant.QueryCache
 	mongo      *mongo.Pools
+	node       *peer.Node   // nil on a single node
+	proxy      *proxy.Proxy // nil on a single node
+	servant    *servant.Servant
 	stopping   atomic.Bool
 }
 
@@ -77,14 +82,21 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 	if d.mongo, err = mongo.New(cfg.Mongo); err != nil {
 		return nil, err
 	}
+	parts := servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis)), Memcache: memcachePart(mc, len(cfg.Memcache)),
+		MySQL: mysqlPart(d.mysql, len(cfg.MySQL.Servers)), QueryCache: d.queries, Session: session,
+		Mongo: mongoPart(d.mongo, len(cfg.Mongo.Servers))}
+	if cfg.Cluster.Enabled() {
+		if err := d.joinCluster(&parts, locks); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
 	sv := servant.New(servant.Info{
 		Version:  version,
 		Build:    buildSHA(),
-		WorkerID: ids.Worker(),
+		WorkerID: cfg.Node.WorkerID,
 		Started:  d.started,
-	}, servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis)), Memcache: memcachePart(mc, len(cfg.Memcache)),
-		MySQL: mysqlPart(d.mysql, len(cfg.MySQL.Servers)), QueryCache: d.queries, Session: session,
-		Mongo: mongoPart(d.mongo, len(cfg.Mongo.Servers))}, nil)
+	}, parts, nil)
+	d.servant = sv
 	eng, err := engine.New(cfg.Server, rpc.NewFunServantProcessor(sv), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -108,6 +120,31 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 	return d, nil
 }
 
+// joinCluster builds the ZooKeeper node and the proxy and hands them to
+// the servant. The node connects in start, once faed serves.
+func (d *daemon) joinCluster(parts *servant.Parts, locks *servant.LockTable) error {
+	cc := d.cfg.Cluster
+	self := cc.Advertise
+	if self == "" {
+		self = d.cfg.Server.Listen
+	}
+	node, err := peer.New(cc.Config, self, peer.Info{Version: version, Started: d.started, Admin: d.cfg.Admin.Listen},
+		d.cfg.Node.WorkerID, peer.Hooks{SessionLost: locks.Clear}, d.log)
+	if err != nil {
+		return err
+	}
+	px, err := proxy.New(cc.Forward, node, d.log)
+	if err != nil {
+		return err
+	}
+	d.node, d.proxy = node, px
+	if cc.LeaseWorkerID {
+		d.ids.UseLease(node)
+	}
+	parts.Cluster, parts.Coordinator, parts.RouteLocalCache = px, node, cc.CacheMode
+	return nil
+}
+
 func (d *daemon) start() error {
 	if err := d.admin.Start(); err != nil {
 		return err
@@ -116,14 +153,26 @@ func (d *daemon) start() error {
 		_ = d.admin.Shutdown(context.Background())
 		return err
 	}
-	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.cfg.Node.WorkerID)
+	if d.node != nil {
+		if err := d.node.Start(); err != nil {
+			_ = d.engine.Shutdown(context.Background())
+			_ = d.admin.Shutdown(context.Background())
+			return err
+		}
+	}
+	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.ids.Worker())
 	return nil
 }
 
-// stop drains client sessions first, then the admin endpoint, then saves
-// the id generator's high-water mark.
+// stop leaves the cluster first (peers stop sending keys here), drains
+// client sessions, then the admin endpoint, closes the ZooKeeper session
+// (releasing the worker id) and saves the id generator's high-water mark.
 func (d *daemon) stop(ctx context.Context) error {
 	d.stopping.Store(true)
+	var errLeave error
+	if d.node != nil {
+		errLeave = d.node.Deregister()
+	}
 	errEngine := d.engine.Shutdown(ctx)
 	errAdmin := d.admin.Shutdown(ctx)
 	errIDs := d.ids.Close() // after the last call: records the final mark
@@ -131,14 +180,26 @@ func (d *daemon) stop(ctx context.Context) error {
 	d.memcache.Close()
 	errMySQL := d.mysql.Close() // after the sessions: their transactions are rolled back
 	errMongo := d.mongo.Close()
-	return errors.Join(errEngine, errAdmin, errIDs, errRedis, errMySQL, errMongo)
+	if d.node != nil {
+		d.proxy.Close()
+		d.node.Close()
+	}
+	return errors.Join(errLeave, errEngine, errAdmin, errIDs, errRedis, errMySQL, errMongo)
 }
 
-var errStopping = errors.New("stopping")
+var (
+	errStopping  = errors.New("stopping")
+	errNotMember = errors.New("not yet registered in zookeeper")
+)
 
+// ready: serving, not stopping, and in a cluster registered once (a later
+// ZooKeeper outage does not make a node unready: it keeps serving).
 func (d *daemon) ready() error {
 	if d.stopping.Load() {
 		return errStopping
+	}
+	if d.node != nil && !d.node.Registered() {
+		return errNotMember
 	}
 	return nil
 }
@@ -155,6 +216,13 @@ type processStats struct {
 	Memcache   []memcache.ServerStats `json:"memcache"`
 	MySQL      mysqlStats             `json:"mysql"`
 	Mongo      []mongo.ServerStats    `json:"mongo"`
+	Cluster    *clusterStats          `json:"cluster,omitempty"`
+}
+
+type clusterStats struct {
+	Node    peer.StatsSnapshot      `json:"node"`
+	Proxy   proxy.StatsSnapshot     `json:"proxy"`
+	Servant servant.ClusterSnapshot `json:"keyed_calls"`
 }
 
 type mysqlStats struct {
@@ -165,7 +233,12 @@ type mysqlStats struct {
 }
 
 func (d *daemon) stats() any {
+	var cs *clusterStats
+	if d.node != nil {
+		cs = &clusterStats{Node: d.node.Snapshot(), Proxy: d.proxy.Snapshot(), Servant: d.servant.ClusterStats()}
+	}
 	return processStats{
+		Cluster:    cs,
 		Version:    version,
 		Build:      buildSHA(),
 		Uptime:     time.Since(d.started).Truncate(time.Second).String(),

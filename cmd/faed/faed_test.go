@@ -72,7 +72,13 @@ type proc struct {
 // extra TOML appended.
 func startFaed(t *testing.T, dir, extra string) *proc {
 	t.Helper()
-	p := &proc{addr: freePort(t), unix: filepath.Join(dir, "faed.sock"), admin: freePort(t), dir: dir,
+	return startFaedAt(t, dir, freePort(t), freePort(t), extra)
+}
+
+// startFaedAt is startFaed on given addresses (a node restarted in place).
+func startFaedAt(t *testing.T, dir, addr, admin, extra string) *proc {
+	t.Helper()
+	p := &proc{addr: addr, unix: filepath.Join(dir, "faed.sock"), admin: admin, dir: dir,
 		stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	conf := filepath.Join(dir, "faed.toml")
 	body := fmt.Sprintf("[server]\nlisten = %q\nunix = %q\ndrain_timeout = \"2s\"\n[admin]\nlisten = %q\n%s",

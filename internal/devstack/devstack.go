@@ -26,6 +26,7 @@ type Ports struct {
 	Memcached []int
 	MySQL     int
 	Mongo     int // contrib/mongoshim (FerretDB on SQLite), built on first use
+	ZK        int // standalone ZooKeeper
 }
 
 // Servers of a stack, by kind.
@@ -34,6 +35,7 @@ type Servers struct {
 	Memcached []string // memcached1, ...
 	MySQL     string   // "mysql" as host:port, loaded with scripts/mysql-fixture.sql
 	Mongo     string   // "mongo" as a URI, mongodb://127.0.0.1:PORT/
+	ZK        string   // "zk" as host:port
 }
 
 // Start runs `backends.sh up` in a fresh state directory and stops
@@ -50,6 +52,7 @@ func Start(t testing.TB, ports Ports) (*Stack, Servers) {
 		"MEMCACHED_PORTS="+join(ports.Memcached),
 		"MYSQL_PORT="+optPort(ports.MySQL),
 		"MONGO_PORT="+optPort(ports.Mongo),
+		"ZK_PORT="+optPort(ports.ZK),
 	)}
 	t.Cleanup(func() { s.run(t, "down") }) // also after a partial start
 	s.run(t, "up")
@@ -66,13 +69,16 @@ func Start(t testing.TB, ports Ports) (*Stack, Servers) {
 	if ports.Mongo != 0 {
 		sv.Mongo = fmt.Sprintf("mongodb://127.0.0.1:%d/", ports.Mongo)
 	}
+	if ports.ZK != 0 {
+		sv.ZK = fmt.Sprintf("127.0.0.1:%d", ports.ZK)
+	}
 	return s, sv
 }
 
 // ResetMySQL reloads the MySQL fixture: every fixture database afresh.
 func (s *Stack) ResetMySQL(t testing.TB) { t.Helper(); s.run(t, "fixture") }
 
-// Stop stops one server, e.g. "redis2", "mysql" or "mongo".
+// Stop stops one server, e.g. "redis2", "mysql", "mongo" or "zk".
 func (s *Stack) Stop(t testing.TB, name string) { t.Helper(); s.run(t, "stop", name) }
 
 // Restart starts one stopped server again.

@@ -1536,6 +1536,27 @@ type FunServant interface {
   //  - Reason
   //  - Key
   Unlock(ctx context.Context, rctx *Context, reason string, key string) (_err error)
+  // Additive (not in the older FunServant). Takes the lock on key for
+  // ttlMs milliseconds (0: the configured lock TTL) and returns a fencing
+  // token, or 0 when the lock is held. Each grant of a key gets a larger
+  // token than every earlier grant, on any node, so a resource that
+  // remembers the largest token it has seen can refuse a holder whose
+  // lock expired while it paused.
+  // 
+  // Parameters:
+  //  - Rctx
+  //  - Reason
+  //  - Key
+  //  - TtlMs
+  LockFenced(ctx context.Context, rctx *Context, reason string, key string, ttlMs int32) (_r int64, _err error)
+  // Releases key if token is the current grant's; false otherwise.
+  // 
+  // Parameters:
+  //  - Rctx
+  //  - Reason
+  //  - Key
+  //  - Token
+  UnlockFenced(ctx context.Context, rctx *Context, reason string, key string, token int64) (_r bool, _err error)
   // Parameters:
   //  - Rctx
   IDNext(ctx context.Context, rctx *Context) (_r int64, _err error)
@@ -1925,14 +1946,27 @@ func (p *FunServantClient) Unlock(ctx context.Context, rctx *Context, reason str
   return nil
 }
 
+// Additive (not in the older FunServant). Takes the lock on key for
+// ttlMs milliseconds (0: the configured lock TTL) and returns a fencing
+// token, or 0 when the lock is held. Each grant of a key gets a larger
+// token than every earlier grant, on any node, so a resource that
+// remembers the largest token it has seen can refuse a holder whose
+// lock expired while it paused.
+// 
 // Parameters:
 //  - Rctx
-func (p *FunServantClient) IDNext(ctx context.Context, rctx *Context) (_r int64, _err error) {
-  var _args27 FunServantIDNextArgs
+//  - Reason
+//  - Key
+//  - TtlMs
+func (p *FunServantClient) LockFenced(ctx context.Context, rctx *Context, reason string, key string, ttlMs int32) (_r int64, _err error) {
+  var _args27 FunServantLockFencedArgs
   _args27.Rctx = rctx
-  var _result29 FunServantIDNextResult
+  _args27.Reason = reason
+  _args27.Key = key
+  _args27.TtlMs = ttlMs
+  var _result29 FunServantLockFencedResult
   var _meta28 thrift.ResponseMeta
-  _meta28, _err = p.Client_().Call(ctx, "id_next", &_args27, &_result29)
+  _meta28, _err = p.Client_().Call(ctx, "lock_fenced", &_args27, &_result29)
   p.SetLastResponseMeta_(_meta28)
   if _err != nil {
     return
@@ -1940,16 +1974,22 @@ func (p *FunServantClient) IDNext(ctx context.Context, rctx *Context) (_r int64,
   return _result29.GetSuccess(), nil
 }
 
+// Releases key if token is the current grant's; false otherwise.
+// 
 // Parameters:
 //  - Rctx
-//  - Tag
-func (p *FunServantClient) IDNextWithTag(ctx context.Context, rctx *Context, tag int16) (_r int64, _err error) {
-  var _args30 FunServantIDNextWithTagArgs
+//  - Reason
+//  - Key
+//  - Token
+func (p *FunServantClient) UnlockFenced(ctx context.Context, rctx *Context, reason string, key string, token int64) (_r bool, _err error) {
+  var _args30 FunServantUnlockFencedArgs
   _args30.Rctx = rctx
-  _args30.Tag = tag
-  var _result32 FunServantIDNextWithTagResult
+  _args30.Reason = reason
+  _args30.Key = key
+  _args30.Token = token
+  var _result32 FunServantUnlockFencedResult
   var _meta31 thrift.ResponseMeta
-  _meta31, _err = p.Client_().Call(ctx, "id_next_with_tag", &_args30, &_result32)
+  _meta31, _err = p.Client_().Call(ctx, "unlock_fenced", &_args30, &_result32)
   p.SetLastResponseMeta_(_meta31)
   if _err != nil {
     return
@@ -1959,14 +1999,12 @@ func (p *FunServantClient) IDNextWithTag(ctx context.Context, rctx *Context, tag
 
 // Parameters:
 //  - Rctx
-//  - ID
-func (p *FunServantClient) IDDecode(ctx context.Context, rctx *Context, id int64) (_r []int64, _err error) {
-  var _args33 FunServantIDDecodeArgs
+func (p *FunServantClient) IDNext(ctx context.Context, rctx *Context) (_r int64, _err error) {
+  var _args33 FunServantIDNextArgs
   _args33.Rctx = rctx
-  _args33.ID = id
-  var _result35 FunServantIDDecodeResult
+  var _result35 FunServantIDNextResult
   var _meta34 thrift.ResponseMeta
-  _meta34, _err = p.Client_().Call(ctx, "id_decode", &_args33, &_result35)
+  _meta34, _err = p.Client_().Call(ctx, "id_next", &_args33, &_result35)
   p.SetLastResponseMeta_(_meta34)
   if _err != nil {
     return
@@ -1976,16 +2014,14 @@ func (p *FunServantClient) IDDecode(ctx context.Context, rctx *Context, id int64
 
 // Parameters:
 //  - Rctx
-//  - Key
-//  - Value
-func (p *FunServantClient) LcSet(ctx context.Context, rctx *Context, key string, value []byte) (_r bool, _err error) {
-  var _args36 FunServantLcSetArgs
+//  - Tag
+func (p *FunServantClient) IDNextWithTag(ctx context.Context, rctx *Context, tag int16) (_r int64, _err error) {
+  var _args36 FunServantIDNextWithTagArgs
   _args36.Rctx = rctx
-  _args36.Key = key
-  _args36.Value = value
-  var _result38 FunServantLcSetResult
+  _args36.Tag = tag
+  var _result38 FunServantIDNextWithTagResult
   var _meta37 thrift.ResponseMeta
-  _meta37, _err = p.Client_().Call(ctx, "lc_set", &_args36, &_result38)
+  _meta37, _err = p.Client_().Call(ctx, "id_next_with_tag", &_args36, &_result38)
   p.SetLastResponseMeta_(_meta37)
   if _err != nil {
     return
@@ -1995,37 +2031,73 @@ func (p *FunServantClient) LcSet(ctx context.Context, rctx *Context, key string,
 
 // Parameters:
 //  - Rctx
-//  - Key
-func (p *FunServantClient) LcGet(ctx context.Context, rctx *Context, key string) (_r []byte, _err error) {
-  var _args39 FunServantLcGetArgs
+//  - ID
+func (p *FunServantClient) IDDecode(ctx context.Context, rctx *Context, id int64) (_r []int64, _err error) {
+  var _args39 FunServantIDDecodeArgs
   _args39.Rctx = rctx
-  _args39.Key = key
-  var _result41 FunServantLcGetResult
+  _args39.ID = id
+  var _result41 FunServantIDDecodeResult
   var _meta40 thrift.ResponseMeta
-  _meta40, _err = p.Client_().Call(ctx, "lc_get", &_args39, &_result41)
+  _meta40, _err = p.Client_().Call(ctx, "id_decode", &_args39, &_result41)
   p.SetLastResponseMeta_(_meta40)
   if _err != nil {
     return
   }
-  switch {
-  case _result41.Miss!= nil:
-    return _r, _result41.Miss
-  }
-
   return _result41.GetSuccess(), nil
 }
 
 // Parameters:
 //  - Rctx
 //  - Key
-func (p *FunServantClient) LcDel(ctx context.Context, rctx *Context, key string) (_err error) {
-  var _args42 FunServantLcDelArgs
+//  - Value
+func (p *FunServantClient) LcSet(ctx context.Context, rctx *Context, key string, value []byte) (_r bool, _err error) {
+  var _args42 FunServantLcSetArgs
   _args42.Rctx = rctx
   _args42.Key = key
-  var _result44 FunServantLcDelResult
+  _args42.Value = value
+  var _result44 FunServantLcSetResult
   var _meta43 thrift.ResponseMeta
-  _meta43, _err = p.Client_().Call(ctx, "lc_del", &_args42, &_result44)
+  _meta43, _err = p.Client_().Call(ctx, "lc_set", &_args42, &_result44)
   p.SetLastResponseMeta_(_meta43)
+  if _err != nil {
+    return
+  }
+  return _result44.GetSuccess(), nil
+}
+
+// Parameters:
+//  - Rctx
+//  - Key
+func (p *FunServantClient) LcGet(ctx context.Context, rctx *Context, key string) (_r []byte, _err error) {
+  var _args45 FunServantLcGetArgs
+  _args45.Rctx = rctx
+  _args45.Key = key
+  var _result47 FunServantLcGetResult
+  var _meta46 thrift.ResponseMeta
+  _meta46, _err = p.Client_().Call(ctx, "lc_get", &_args45, &_result47)
+  p.SetLastResponseMeta_(_meta46)
+  if _err != nil {
+    return
+  }
+  switch {
+  case _result47.Miss!= nil:
+    return _r, _result47.Miss
+  }
+
+  return _result47.GetSuccess(), nil
+}
+
+// Parameters:
+//  - Rctx
+//  - Key
+func (p *FunServantClient) LcDel(ctx context.Context, rctx *Context, key string) (_err error) {
+  var _args48 FunServantLcDelArgs
+  _args48.Rctx = rctx
+  _args48.Key = key
+  var _result50 FunServantLcDelResult
+  var _meta49 thrift.ResponseMeta
+  _meta49, _err = p.Client_().Call(ctx, "lc_del", &_args48, &_result50)
+  p.SetLastResponseMeta_(_meta49)
   if _err != nil {
     return
   }
@@ -2038,19 +2110,19 @@ func (p *FunServantClient) LcDel(ctx context.Context, rctx *Context, key string)
 //  - Pool
 //  - KeysAndArgs_
 func (p *FunServantClient) RdCall(ctx context.Context, rctx *Context, cmd string, pool string, keysAndArgs []string) (_r string, _err error) {
-  var _args45 FunServantRdCallArgs
-  _args45.Rctx = rctx
-  _args45.Cmd = cmd
-  _args45.Pool = pool
-  _args45.KeysAndArgs_ = keysAndArgs
-  var _result47 FunServantRdCallResult
-  var _meta46 thrift.ResponseMeta
-  _meta46, _err = p.Client_().Call(ctx, "rd_call", &_args45, &_result47)
-  p.SetLastResponseMeta_(_meta46)
+  var _args51 FunServantRdCallArgs
+  _args51.Rctx = rctx
+  _args51.Cmd = cmd
+  _args51.Pool = pool
+  _args51.KeysAndArgs_ = keysAndArgs
+  var _result53 FunServantRdCallResult
+  var _meta52 thrift.ResponseMeta
+  _meta52, _err = p.Client_().Call(ctx, "rd_call", &_args51, &_result53)
+  p.SetLastResponseMeta_(_meta52)
   if _err != nil {
     return
   }
-  return _result47.GetSuccess(), nil
+  return _result53.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2060,20 +2132,20 @@ func (p *FunServantClient) RdCall(ctx context.Context, rctx *Context, cmd string
 //  - Value
 //  - Expiration
 func (p *FunServantClient) McSet(ctx context.Context, rctx *Context, pool string, key string, value *TMemcacheData, expiration int32) (_r bool, _err error) {
-  var _args48 FunServantMcSetArgs
-  _args48.Rctx = rctx
-  _args48.Pool = pool
-  _args48.Key = key
-  _args48.Value = value
-  _args48.Expiration = expiration
-  var _result50 FunServantMcSetResult
-  var _meta49 thrift.ResponseMeta
-  _meta49, _err = p.Client_().Call(ctx, "mc_set", &_args48, &_result50)
-  p.SetLastResponseMeta_(_meta49)
+  var _args54 FunServantMcSetArgs
+  _args54.Rctx = rctx
+  _args54.Pool = pool
+  _args54.Key = key
+  _args54.Value = value
+  _args54.Expiration = expiration
+  var _result56 FunServantMcSetResult
+  var _meta55 thrift.ResponseMeta
+  _meta55, _err = p.Client_().Call(ctx, "mc_set", &_args54, &_result56)
+  p.SetLastResponseMeta_(_meta55)
   if _err != nil {
     return
   }
-  return _result50.GetSuccess(), nil
+  return _result56.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2081,24 +2153,24 @@ func (p *FunServantClient) McSet(ctx context.Context, rctx *Context, pool string
 //  - Pool
 //  - Key
 func (p *FunServantClient) McGet(ctx context.Context, rctx *Context, pool string, key string) (_r *TMemcacheData, _err error) {
-  var _args51 FunServantMcGetArgs
-  _args51.Rctx = rctx
-  _args51.Pool = pool
-  _args51.Key = key
-  var _result53 FunServantMcGetResult
-  var _meta52 thrift.ResponseMeta
-  _meta52, _err = p.Client_().Call(ctx, "mc_get", &_args51, &_result53)
-  p.SetLastResponseMeta_(_meta52)
+  var _args57 FunServantMcGetArgs
+  _args57.Rctx = rctx
+  _args57.Pool = pool
+  _args57.Key = key
+  var _result59 FunServantMcGetResult
+  var _meta58 thrift.ResponseMeta
+  _meta58, _err = p.Client_().Call(ctx, "mc_get", &_args57, &_result59)
+  p.SetLastResponseMeta_(_meta58)
   if _err != nil {
     return
   }
   switch {
-  case _result53.Miss!= nil:
-    return _r, _result53.Miss
+  case _result59.Miss!= nil:
+    return _r, _result59.Miss
   }
 
-  if _ret54 := _result53.GetSuccess(); _ret54 != nil {
-    return _ret54, nil
+  if _ret60 := _result59.GetSuccess(); _ret60 != nil {
+    return _ret60, nil
   }
   return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "mc_get failed: unknown result")
 }
@@ -2110,55 +2182,15 @@ func (p *FunServantClient) McGet(ctx context.Context, rctx *Context, pool string
 //  - Value
 //  - Expiration
 func (p *FunServantClient) McAdd(ctx context.Context, rctx *Context, pool string, key string, value *TMemcacheData, expiration int32) (_r bool, _err error) {
-  var _args55 FunServantMcAddArgs
-  _args55.Rctx = rctx
-  _args55.Pool = pool
-  _args55.Key = key
-  _args55.Value = value
-  _args55.Expiration = expiration
-  var _result57 FunServantMcAddResult
-  var _meta56 thrift.ResponseMeta
-  _meta56, _err = p.Client_().Call(ctx, "mc_add", &_args55, &_result57)
-  p.SetLastResponseMeta_(_meta56)
-  if _err != nil {
-    return
-  }
-  return _result57.GetSuccess(), nil
-}
-
-// Parameters:
-//  - Rctx
-//  - Pool
-//  - Key
-func (p *FunServantClient) McDelete(ctx context.Context, rctx *Context, pool string, key string) (_r bool, _err error) {
-  var _args58 FunServantMcDeleteArgs
-  _args58.Rctx = rctx
-  _args58.Pool = pool
-  _args58.Key = key
-  var _result60 FunServantMcDeleteResult
-  var _meta59 thrift.ResponseMeta
-  _meta59, _err = p.Client_().Call(ctx, "mc_delete", &_args58, &_result60)
-  p.SetLastResponseMeta_(_meta59)
-  if _err != nil {
-    return
-  }
-  return _result60.GetSuccess(), nil
-}
-
-// Parameters:
-//  - Rctx
-//  - Pool
-//  - Key
-//  - Delta
-func (p *FunServantClient) McIncrement(ctx context.Context, rctx *Context, pool string, key string, delta int64) (_r int64, _err error) {
-  var _args61 FunServantMcIncrementArgs
+  var _args61 FunServantMcAddArgs
   _args61.Rctx = rctx
   _args61.Pool = pool
   _args61.Key = key
-  _args61.Delta = delta
-  var _result63 FunServantMcIncrementResult
+  _args61.Value = value
+  _args61.Expiration = expiration
+  var _result63 FunServantMcAddResult
   var _meta62 thrift.ResponseMeta
-  _meta62, _err = p.Client_().Call(ctx, "mc_increment", &_args61, &_result63)
+  _meta62, _err = p.Client_().Call(ctx, "mc_add", &_args61, &_result63)
   p.SetLastResponseMeta_(_meta62)
   if _err != nil {
     return
@@ -2169,31 +2201,71 @@ func (p *FunServantClient) McIncrement(ctx context.Context, rctx *Context, pool 
 // Parameters:
 //  - Rctx
 //  - Pool
+//  - Key
+func (p *FunServantClient) McDelete(ctx context.Context, rctx *Context, pool string, key string) (_r bool, _err error) {
+  var _args64 FunServantMcDeleteArgs
+  _args64.Rctx = rctx
+  _args64.Pool = pool
+  _args64.Key = key
+  var _result66 FunServantMcDeleteResult
+  var _meta65 thrift.ResponseMeta
+  _meta65, _err = p.Client_().Call(ctx, "mc_delete", &_args64, &_result66)
+  p.SetLastResponseMeta_(_meta65)
+  if _err != nil {
+    return
+  }
+  return _result66.GetSuccess(), nil
+}
+
+// Parameters:
+//  - Rctx
+//  - Pool
+//  - Key
+//  - Delta
+func (p *FunServantClient) McIncrement(ctx context.Context, rctx *Context, pool string, key string, delta int64) (_r int64, _err error) {
+  var _args67 FunServantMcIncrementArgs
+  _args67.Rctx = rctx
+  _args67.Pool = pool
+  _args67.Key = key
+  _args67.Delta = delta
+  var _result69 FunServantMcIncrementResult
+  var _meta68 thrift.ResponseMeta
+  _meta68, _err = p.Client_().Call(ctx, "mc_increment", &_args67, &_result69)
+  p.SetLastResponseMeta_(_meta68)
+  if _err != nil {
+    return
+  }
+  return _result69.GetSuccess(), nil
+}
+
+// Parameters:
+//  - Rctx
+//  - Pool
 //  - Table
 //  - ShardId
 //  - Query
 //  - Fields
 func (p *FunServantClient) MgFindOne(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte, fields []byte) (_r []byte, _err error) {
-  var _args64 FunServantMgFindOneArgs
-  _args64.Rctx = rctx
-  _args64.Pool = pool
-  _args64.Table = table
-  _args64.ShardId = shardId
-  _args64.Query = query
-  _args64.Fields = fields
-  var _result66 FunServantMgFindOneResult
-  var _meta65 thrift.ResponseMeta
-  _meta65, _err = p.Client_().Call(ctx, "mg_find_one", &_args64, &_result66)
-  p.SetLastResponseMeta_(_meta65)
+  var _args70 FunServantMgFindOneArgs
+  _args70.Rctx = rctx
+  _args70.Pool = pool
+  _args70.Table = table
+  _args70.ShardId = shardId
+  _args70.Query = query
+  _args70.Fields = fields
+  var _result72 FunServantMgFindOneResult
+  var _meta71 thrift.ResponseMeta
+  _meta71, _err = p.Client_().Call(ctx, "mg_find_one", &_args70, &_result72)
+  p.SetLastResponseMeta_(_meta71)
   if _err != nil {
     return
   }
   switch {
-  case _result66.Miss!= nil:
-    return _r, _result66.Miss
+  case _result72.Miss!= nil:
+    return _r, _result72.Miss
   }
 
-  return _result66.GetSuccess(), nil
+  return _result72.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2207,65 +2279,19 @@ func (p *FunServantClient) MgFindOne(ctx context.Context, rctx *Context, pool st
 //  - Skip
 //  - OrderBy
 func (p *FunServantClient) MgFindAll(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte, fields []byte, limit int32, skip int32, orderBy []string) (_r [][]byte, _err error) {
-  var _args67 FunServantMgFindAllArgs
-  _args67.Rctx = rctx
-  _args67.Pool = pool
-  _args67.Table = table
-  _args67.ShardId = shardId
-  _args67.Query = query
-  _args67.Fields = fields
-  _args67.Limit = limit
-  _args67.Skip = skip
-  _args67.OrderBy = orderBy
-  var _result69 FunServantMgFindAllResult
-  var _meta68 thrift.ResponseMeta
-  _meta68, _err = p.Client_().Call(ctx, "mg_find_all", &_args67, &_result69)
-  p.SetLastResponseMeta_(_meta68)
-  if _err != nil {
-    return
-  }
-  return _result69.GetSuccess(), nil
-}
-
-// Parameters:
-//  - Rctx
-//  - Pool
-//  - Table
-//  - ShardId
-//  - ID
-func (p *FunServantClient) MgFindID(ctx context.Context, rctx *Context, pool string, table string, shardId int32, id []byte) (_r []byte, _err error) {
-  var _args70 FunServantMgFindIDArgs
-  _args70.Rctx = rctx
-  _args70.Pool = pool
-  _args70.Table = table
-  _args70.ShardId = shardId
-  _args70.ID = id
-  var _result72 FunServantMgFindIDResult
-  var _meta71 thrift.ResponseMeta
-  _meta71, _err = p.Client_().Call(ctx, "mg_find_id", &_args70, &_result72)
-  p.SetLastResponseMeta_(_meta71)
-  if _err != nil {
-    return
-  }
-  return _result72.GetSuccess(), nil
-}
-
-// Parameters:
-//  - Rctx
-//  - Pool
-//  - Table
-//  - ShardId
-//  - Query
-func (p *FunServantClient) MgCount(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte) (_r int32, _err error) {
-  var _args73 FunServantMgCountArgs
+  var _args73 FunServantMgFindAllArgs
   _args73.Rctx = rctx
   _args73.Pool = pool
   _args73.Table = table
   _args73.ShardId = shardId
   _args73.Query = query
-  var _result75 FunServantMgCountResult
+  _args73.Fields = fields
+  _args73.Limit = limit
+  _args73.Skip = skip
+  _args73.OrderBy = orderBy
+  var _result75 FunServantMgFindAllResult
   var _meta74 thrift.ResponseMeta
-  _meta74, _err = p.Client_().Call(ctx, "mg_count", &_args73, &_result75)
+  _meta74, _err = p.Client_().Call(ctx, "mg_find_all", &_args73, &_result75)
   p.SetLastResponseMeta_(_meta74)
   if _err != nil {
     return
@@ -2278,19 +2304,17 @@ func (p *FunServantClient) MgCount(ctx context.Context, rctx *Context, pool stri
 //  - Pool
 //  - Table
 //  - ShardId
-//  - Query
-//  - Change
-func (p *FunServantClient) MgUpdate(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte, change []byte) (_r bool, _err error) {
-  var _args76 FunServantMgUpdateArgs
+//  - ID
+func (p *FunServantClient) MgFindID(ctx context.Context, rctx *Context, pool string, table string, shardId int32, id []byte) (_r []byte, _err error) {
+  var _args76 FunServantMgFindIDArgs
   _args76.Rctx = rctx
   _args76.Pool = pool
   _args76.Table = table
   _args76.ShardId = shardId
-  _args76.Query = query
-  _args76.Change = change
-  var _result78 FunServantMgUpdateResult
+  _args76.ID = id
+  var _result78 FunServantMgFindIDResult
   var _meta77 thrift.ResponseMeta
-  _meta77, _err = p.Client_().Call(ctx, "mg_update", &_args76, &_result78)
+  _meta77, _err = p.Client_().Call(ctx, "mg_find_id", &_args76, &_result78)
   p.SetLastResponseMeta_(_meta77)
   if _err != nil {
     return
@@ -2303,19 +2327,17 @@ func (p *FunServantClient) MgUpdate(ctx context.Context, rctx *Context, pool str
 //  - Pool
 //  - Table
 //  - ShardId
-//  - ID
-//  - Change
-func (p *FunServantClient) MgUpdateID(ctx context.Context, rctx *Context, pool string, table string, shardId int32, id int32, change []byte) (_r bool, _err error) {
-  var _args79 FunServantMgUpdateIDArgs
+//  - Query
+func (p *FunServantClient) MgCount(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte) (_r int32, _err error) {
+  var _args79 FunServantMgCountArgs
   _args79.Rctx = rctx
   _args79.Pool = pool
   _args79.Table = table
   _args79.ShardId = shardId
-  _args79.ID = id
-  _args79.Change = change
-  var _result81 FunServantMgUpdateIDResult
+  _args79.Query = query
+  var _result81 FunServantMgCountResult
   var _meta80 thrift.ResponseMeta
-  _meta80, _err = p.Client_().Call(ctx, "mg_update_id", &_args79, &_result81)
+  _meta80, _err = p.Client_().Call(ctx, "mg_count", &_args79, &_result81)
   p.SetLastResponseMeta_(_meta80)
   if _err != nil {
     return
@@ -2330,17 +2352,17 @@ func (p *FunServantClient) MgUpdateID(ctx context.Context, rctx *Context, pool s
 //  - ShardId
 //  - Query
 //  - Change
-func (p *FunServantClient) MgUpsert(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte, change []byte) (_r bool, _err error) {
-  var _args82 FunServantMgUpsertArgs
+func (p *FunServantClient) MgUpdate(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte, change []byte) (_r bool, _err error) {
+  var _args82 FunServantMgUpdateArgs
   _args82.Rctx = rctx
   _args82.Pool = pool
   _args82.Table = table
   _args82.ShardId = shardId
   _args82.Query = query
   _args82.Change = change
-  var _result84 FunServantMgUpsertResult
+  var _result84 FunServantMgUpdateResult
   var _meta83 thrift.ResponseMeta
-  _meta83, _err = p.Client_().Call(ctx, "mg_upsert", &_args82, &_result84)
+  _meta83, _err = p.Client_().Call(ctx, "mg_update", &_args82, &_result84)
   p.SetLastResponseMeta_(_meta83)
   if _err != nil {
     return
@@ -2355,17 +2377,17 @@ func (p *FunServantClient) MgUpsert(ctx context.Context, rctx *Context, pool str
 //  - ShardId
 //  - ID
 //  - Change
-func (p *FunServantClient) MgUpsertID(ctx context.Context, rctx *Context, pool string, table string, shardId int32, id int32, change []byte) (_r bool, _err error) {
-  var _args85 FunServantMgUpsertIDArgs
+func (p *FunServantClient) MgUpdateID(ctx context.Context, rctx *Context, pool string, table string, shardId int32, id int32, change []byte) (_r bool, _err error) {
+  var _args85 FunServantMgUpdateIDArgs
   _args85.Rctx = rctx
   _args85.Pool = pool
   _args85.Table = table
   _args85.ShardId = shardId
   _args85.ID = id
   _args85.Change = change
-  var _result87 FunServantMgUpsertIDResult
+  var _result87 FunServantMgUpdateIDResult
   var _meta86 thrift.ResponseMeta
-  _meta86, _err = p.Client_().Call(ctx, "mg_upsert_id", &_args85, &_result87)
+  _meta86, _err = p.Client_().Call(ctx, "mg_update_id", &_args85, &_result87)
   p.SetLastResponseMeta_(_meta86)
   if _err != nil {
     return
@@ -2378,17 +2400,19 @@ func (p *FunServantClient) MgUpsertID(ctx context.Context, rctx *Context, pool s
 //  - Pool
 //  - Table
 //  - ShardId
-//  - Doc
-func (p *FunServantClient) MgInsert(ctx context.Context, rctx *Context, pool string, table string, shardId int32, doc []byte) (_r bool, _err error) {
-  var _args88 FunServantMgInsertArgs
+//  - Query
+//  - Change
+func (p *FunServantClient) MgUpsert(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte, change []byte) (_r bool, _err error) {
+  var _args88 FunServantMgUpsertArgs
   _args88.Rctx = rctx
   _args88.Pool = pool
   _args88.Table = table
   _args88.ShardId = shardId
-  _args88.Doc = doc
-  var _result90 FunServantMgInsertResult
+  _args88.Query = query
+  _args88.Change = change
+  var _result90 FunServantMgUpsertResult
   var _meta89 thrift.ResponseMeta
-  _meta89, _err = p.Client_().Call(ctx, "mg_insert", &_args88, &_result90)
+  _meta89, _err = p.Client_().Call(ctx, "mg_upsert", &_args88, &_result90)
   p.SetLastResponseMeta_(_meta89)
   if _err != nil {
     return
@@ -2401,17 +2425,19 @@ func (p *FunServantClient) MgInsert(ctx context.Context, rctx *Context, pool str
 //  - Pool
 //  - Table
 //  - ShardId
-//  - Docs
-func (p *FunServantClient) MgInserts(ctx context.Context, rctx *Context, pool string, table string, shardId int32, docs [][]byte) (_r bool, _err error) {
-  var _args91 FunServantMgInsertsArgs
+//  - ID
+//  - Change
+func (p *FunServantClient) MgUpsertID(ctx context.Context, rctx *Context, pool string, table string, shardId int32, id int32, change []byte) (_r bool, _err error) {
+  var _args91 FunServantMgUpsertIDArgs
   _args91.Rctx = rctx
   _args91.Pool = pool
   _args91.Table = table
   _args91.ShardId = shardId
-  _args91.Docs = docs
-  var _result93 FunServantMgInsertsResult
+  _args91.ID = id
+  _args91.Change = change
+  var _result93 FunServantMgUpsertIDResult
   var _meta92 thrift.ResponseMeta
-  _meta92, _err = p.Client_().Call(ctx, "mg_inserts", &_args91, &_result93)
+  _meta92, _err = p.Client_().Call(ctx, "mg_upsert_id", &_args91, &_result93)
   p.SetLastResponseMeta_(_meta92)
   if _err != nil {
     return
@@ -2424,22 +2450,68 @@ func (p *FunServantClient) MgInserts(ctx context.Context, rctx *Context, pool st
 //  - Pool
 //  - Table
 //  - ShardId
-//  - Query
-func (p *FunServantClient) MgDelete(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte) (_r bool, _err error) {
-  var _args94 FunServantMgDeleteArgs
+//  - Doc
+func (p *FunServantClient) MgInsert(ctx context.Context, rctx *Context, pool string, table string, shardId int32, doc []byte) (_r bool, _err error) {
+  var _args94 FunServantMgInsertArgs
   _args94.Rctx = rctx
   _args94.Pool = pool
   _args94.Table = table
   _args94.ShardId = shardId
-  _args94.Query = query
-  var _result96 FunServantMgDeleteResult
+  _args94.Doc = doc
+  var _result96 FunServantMgInsertResult
   var _meta95 thrift.ResponseMeta
-  _meta95, _err = p.Client_().Call(ctx, "mg_delete", &_args94, &_result96)
+  _meta95, _err = p.Client_().Call(ctx, "mg_insert", &_args94, &_result96)
   p.SetLastResponseMeta_(_meta95)
   if _err != nil {
     return
   }
   return _result96.GetSuccess(), nil
+}
+
+// Parameters:
+//  - Rctx
+//  - Pool
+//  - Table
+//  - ShardId
+//  - Docs
+func (p *FunServantClient) MgInserts(ctx context.Context, rctx *Context, pool string, table string, shardId int32, docs [][]byte) (_r bool, _err error) {
+  var _args97 FunServantMgInsertsArgs
+  _args97.Rctx = rctx
+  _args97.Pool = pool
+  _args97.Table = table
+  _args97.ShardId = shardId
+  _args97.Docs = docs
+  var _result99 FunServantMgInsertsResult
+  var _meta98 thrift.ResponseMeta
+  _meta98, _err = p.Client_().Call(ctx, "mg_inserts", &_args97, &_result99)
+  p.SetLastResponseMeta_(_meta98)
+  if _err != nil {
+    return
+  }
+  return _result99.GetSuccess(), nil
+}
+
+// Parameters:
+//  - Rctx
+//  - Pool
+//  - Table
+//  - ShardId
+//  - Query
+func (p *FunServantClient) MgDelete(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte) (_r bool, _err error) {
+  var _args100 FunServantMgDeleteArgs
+  _args100.Rctx = rctx
+  _args100.Pool = pool
+  _args100.Table = table
+  _args100.ShardId = shardId
+  _args100.Query = query
+  var _result102 FunServantMgDeleteResult
+  var _meta101 thrift.ResponseMeta
+  _meta101, _err = p.Client_().Call(ctx, "mg_delete", &_args100, &_result102)
+  p.SetLastResponseMeta_(_meta101)
+  if _err != nil {
+    return
+  }
+  return _result102.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2453,24 +2525,24 @@ func (p *FunServantClient) MgDelete(ctx context.Context, rctx *Context, pool str
 //  - Remove
 //  - ReturnNew
 func (p *FunServantClient) MgFindAndModify(ctx context.Context, rctx *Context, pool string, table string, shardId int32, query []byte, change []byte, upsert bool, remove bool, returnNew bool) (_r []byte, _err error) {
-  var _args97 FunServantMgFindAndModifyArgs
-  _args97.Rctx = rctx
-  _args97.Pool = pool
-  _args97.Table = table
-  _args97.ShardId = shardId
-  _args97.Query = query
-  _args97.Change = change
-  _args97.Upsert = upsert
-  _args97.Remove = remove
-  _args97.ReturnNew = returnNew
-  var _result99 FunServantMgFindAndModifyResult
-  var _meta98 thrift.ResponseMeta
-  _meta98, _err = p.Client_().Call(ctx, "mg_find_and_modify", &_args97, &_result99)
-  p.SetLastResponseMeta_(_meta98)
+  var _args103 FunServantMgFindAndModifyArgs
+  _args103.Rctx = rctx
+  _args103.Pool = pool
+  _args103.Table = table
+  _args103.ShardId = shardId
+  _args103.Query = query
+  _args103.Change = change
+  _args103.Upsert = upsert
+  _args103.Remove = remove
+  _args103.ReturnNew = returnNew
+  var _result105 FunServantMgFindAndModifyResult
+  var _meta104 thrift.ResponseMeta
+  _meta104, _err = p.Client_().Call(ctx, "mg_find_and_modify", &_args103, &_result105)
+  p.SetLastResponseMeta_(_meta104)
   if _err != nil {
     return
   }
-  return _result99.GetSuccess(), nil
+  return _result105.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2482,22 +2554,22 @@ func (p *FunServantClient) MgFindAndModify(ctx context.Context, rctx *Context, p
 //  - Argv
 //  - CacheKey
 func (p *FunServantClient) MyBulkExec(ctx context.Context, rctx *Context, pool []string, table []string, hintId []int64, sql []string, argv [][]string, cacheKey []string) (_r int64, _err error) {
-  var _args100 FunServantMyBulkExecArgs
-  _args100.Rctx = rctx
-  _args100.Pool = pool
-  _args100.Table = table
-  _args100.HintId = hintId
-  _args100.Sql = sql
-  _args100.Argv = argv
-  _args100.CacheKey = cacheKey
-  var _result102 FunServantMyBulkExecResult
-  var _meta101 thrift.ResponseMeta
-  _meta101, _err = p.Client_().Call(ctx, "my_bulk_exec", &_args100, &_result102)
-  p.SetLastResponseMeta_(_meta101)
+  var _args106 FunServantMyBulkExecArgs
+  _args106.Rctx = rctx
+  _args106.Pool = pool
+  _args106.Table = table
+  _args106.HintId = hintId
+  _args106.Sql = sql
+  _args106.Argv = argv
+  _args106.CacheKey = cacheKey
+  var _result108 FunServantMyBulkExecResult
+  var _meta107 thrift.ResponseMeta
+  _meta107, _err = p.Client_().Call(ctx, "my_bulk_exec", &_args106, &_result108)
+  p.SetLastResponseMeta_(_meta107)
   if _err != nil {
     return
   }
-  return _result102.GetSuccess(), nil
+  return _result108.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2509,23 +2581,23 @@ func (p *FunServantClient) MyBulkExec(ctx context.Context, rctx *Context, pool [
 //  - Argv
 //  - CacheKey
 func (p *FunServantClient) MyQuery(ctx context.Context, rctx *Context, pool string, table string, hintId int64, sql string, argv []string, cacheKey string) (_r *MysqlResult_, _err error) {
-  var _args103 FunServantMyQueryArgs
-  _args103.Rctx = rctx
-  _args103.Pool = pool
-  _args103.Table = table
-  _args103.HintId = hintId
-  _args103.Sql = sql
-  _args103.Argv = argv
-  _args103.CacheKey = cacheKey
-  var _result105 FunServantMyQueryResult
-  var _meta104 thrift.ResponseMeta
-  _meta104, _err = p.Client_().Call(ctx, "my_query", &_args103, &_result105)
-  p.SetLastResponseMeta_(_meta104)
+  var _args109 FunServantMyQueryArgs
+  _args109.Rctx = rctx
+  _args109.Pool = pool
+  _args109.Table = table
+  _args109.HintId = hintId
+  _args109.Sql = sql
+  _args109.Argv = argv
+  _args109.CacheKey = cacheKey
+  var _result111 FunServantMyQueryResult
+  var _meta110 thrift.ResponseMeta
+  _meta110, _err = p.Client_().Call(ctx, "my_query", &_args109, &_result111)
+  p.SetLastResponseMeta_(_meta110)
   if _err != nil {
     return
   }
-  if _ret106 := _result105.GetSuccess(); _ret106 != nil {
-    return _ret106, nil
+  if _ret112 := _result111.GetSuccess(); _ret112 != nil {
+    return _ret112, nil
   }
   return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "my_query failed: unknown result")
 }
@@ -2537,21 +2609,21 @@ func (p *FunServantClient) MyQuery(ctx context.Context, rctx *Context, pool stri
 //  - Sql
 //  - Argv
 func (p *FunServantClient) MyQueryShards(ctx context.Context, rctx *Context, pool string, table string, sql string, argv []string) (_r *MysqlResult_, _err error) {
-  var _args107 FunServantMyQueryShardsArgs
-  _args107.Rctx = rctx
-  _args107.Pool = pool
-  _args107.Table = table
-  _args107.Sql = sql
-  _args107.Argv = argv
-  var _result109 FunServantMyQueryShardsResult
-  var _meta108 thrift.ResponseMeta
-  _meta108, _err = p.Client_().Call(ctx, "my_query_shards", &_args107, &_result109)
-  p.SetLastResponseMeta_(_meta108)
+  var _args113 FunServantMyQueryShardsArgs
+  _args113.Rctx = rctx
+  _args113.Pool = pool
+  _args113.Table = table
+  _args113.Sql = sql
+  _args113.Argv = argv
+  var _result115 FunServantMyQueryShardsResult
+  var _meta114 thrift.ResponseMeta
+  _meta114, _err = p.Client_().Call(ctx, "my_query_shards", &_args113, &_result115)
+  p.SetLastResponseMeta_(_meta114)
   if _err != nil {
     return
   }
-  if _ret110 := _result109.GetSuccess(); _ret110 != nil {
-    return _ret110, nil
+  if _ret116 := _result115.GetSuccess(); _ret116 != nil {
+    return _ret116, nil
   }
   return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "my_query_shards failed: unknown result")
 }
@@ -2566,24 +2638,24 @@ func (p *FunServantClient) MyQueryShards(ctx context.Context, rctx *Context, poo
 //  - Column
 //  - JsonValue
 func (p *FunServantClient) MyMerge(ctx context.Context, rctx *Context, pool string, table string, hintId int64, where string, key string, column string, jsonValue string) (_r *MysqlMergeResult_, _err error) {
-  var _args111 FunServantMyMergeArgs
-  _args111.Rctx = rctx
-  _args111.Pool = pool
-  _args111.Table = table
-  _args111.HintId = hintId
-  _args111.Where = where
-  _args111.Key = key
-  _args111.Column = column
-  _args111.JsonValue = jsonValue
-  var _result113 FunServantMyMergeResult
-  var _meta112 thrift.ResponseMeta
-  _meta112, _err = p.Client_().Call(ctx, "my_merge", &_args111, &_result113)
-  p.SetLastResponseMeta_(_meta112)
+  var _args117 FunServantMyMergeArgs
+  _args117.Rctx = rctx
+  _args117.Pool = pool
+  _args117.Table = table
+  _args117.HintId = hintId
+  _args117.Where = where
+  _args117.Key = key
+  _args117.Column = column
+  _args117.JsonValue = jsonValue
+  var _result119 FunServantMyMergeResult
+  var _meta118 thrift.ResponseMeta
+  _meta118, _err = p.Client_().Call(ctx, "my_merge", &_args117, &_result119)
+  p.SetLastResponseMeta_(_meta118)
   if _err != nil {
     return
   }
-  if _ret114 := _result113.GetSuccess(); _ret114 != nil {
-    return _ret114, nil
+  if _ret120 := _result119.GetSuccess(); _ret120 != nil {
+    return _ret120, nil
   }
   return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "my_merge failed: unknown result")
 }
@@ -2592,13 +2664,13 @@ func (p *FunServantClient) MyMerge(ctx context.Context, rctx *Context, pool stri
 //  - Rctx
 //  - CacheKey
 func (p *FunServantClient) MyEvict(ctx context.Context, rctx *Context, cacheKey string) (_err error) {
-  var _args115 FunServantMyEvictArgs
-  _args115.Rctx = rctx
-  _args115.CacheKey = cacheKey
-  var _result117 FunServantMyEvictResult
-  var _meta116 thrift.ResponseMeta
-  _meta116, _err = p.Client_().Call(ctx, "my_evict", &_args115, &_result117)
-  p.SetLastResponseMeta_(_meta116)
+  var _args121 FunServantMyEvictArgs
+  _args121.Rctx = rctx
+  _args121.CacheKey = cacheKey
+  var _result123 FunServantMyEvictResult
+  var _meta122 thrift.ResponseMeta
+  _meta122, _err = p.Client_().Call(ctx, "my_evict", &_args121, &_result123)
+  p.SetLastResponseMeta_(_meta122)
   if _err != nil {
     return
   }
@@ -2610,18 +2682,18 @@ func (p *FunServantClient) MyEvict(ctx context.Context, rctx *Context, cacheKey 
 //  - Bucket
 //  - Key
 func (p *FunServantClient) CbDel(ctx context.Context, rctx *Context, bucket string, key string) (_r bool, _err error) {
-  var _args118 FunServantCbDelArgs
-  _args118.Rctx = rctx
-  _args118.Bucket = bucket
-  _args118.Key = key
-  var _result120 FunServantCbDelResult
-  var _meta119 thrift.ResponseMeta
-  _meta119, _err = p.Client_().Call(ctx, "cb_del", &_args118, &_result120)
-  p.SetLastResponseMeta_(_meta119)
+  var _args124 FunServantCbDelArgs
+  _args124.Rctx = rctx
+  _args124.Bucket = bucket
+  _args124.Key = key
+  var _result126 FunServantCbDelResult
+  var _meta125 thrift.ResponseMeta
+  _meta125, _err = p.Client_().Call(ctx, "cb_del", &_args124, &_result126)
+  p.SetLastResponseMeta_(_meta125)
   if _err != nil {
     return
   }
-  return _result120.GetSuccess(), nil
+  return _result126.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2630,15 +2702,15 @@ func (p *FunServantClient) CbDel(ctx context.Context, rctx *Context, bucket stri
 //  - Key
 //  - Val
 func (p *FunServantClient) CbAppend(ctx context.Context, rctx *Context, bucket string, key string, val []byte) (_err error) {
-  var _args121 FunServantCbAppendArgs
-  _args121.Rctx = rctx
-  _args121.Bucket = bucket
-  _args121.Key = key
-  _args121.Val = val
-  var _result123 FunServantCbAppendResult
-  var _meta122 thrift.ResponseMeta
-  _meta122, _err = p.Client_().Call(ctx, "cb_append", &_args121, &_result123)
-  p.SetLastResponseMeta_(_meta122)
+  var _args127 FunServantCbAppendArgs
+  _args127.Rctx = rctx
+  _args127.Bucket = bucket
+  _args127.Key = key
+  _args127.Val = val
+  var _result129 FunServantCbAppendResult
+  var _meta128 thrift.ResponseMeta
+  _meta128, _err = p.Client_().Call(ctx, "cb_append", &_args127, &_result129)
+  p.SetLastResponseMeta_(_meta128)
   if _err != nil {
     return
   }
@@ -2652,20 +2724,20 @@ func (p *FunServantClient) CbAppend(ctx context.Context, rctx *Context, bucket s
 //  - Val
 //  - Expire
 func (p *FunServantClient) CbAdd(ctx context.Context, rctx *Context, bucket string, key string, val []byte, expire int32) (_r bool, _err error) {
-  var _args124 FunServantCbAddArgs
-  _args124.Rctx = rctx
-  _args124.Bucket = bucket
-  _args124.Key = key
-  _args124.Val = val
-  _args124.Expire = expire
-  var _result126 FunServantCbAddResult
-  var _meta125 thrift.ResponseMeta
-  _meta125, _err = p.Client_().Call(ctx, "cb_add", &_args124, &_result126)
-  p.SetLastResponseMeta_(_meta125)
+  var _args130 FunServantCbAddArgs
+  _args130.Rctx = rctx
+  _args130.Bucket = bucket
+  _args130.Key = key
+  _args130.Val = val
+  _args130.Expire = expire
+  var _result132 FunServantCbAddResult
+  var _meta131 thrift.ResponseMeta
+  _meta131, _err = p.Client_().Call(ctx, "cb_add", &_args130, &_result132)
+  p.SetLastResponseMeta_(_meta131)
   if _err != nil {
     return
   }
-  return _result126.GetSuccess(), nil
+  return _result132.GetSuccess(), nil
 }
 
 // Parameters:
@@ -2675,16 +2747,16 @@ func (p *FunServantClient) CbAdd(ctx context.Context, rctx *Context, bucket stri
 //  - Val
 //  - Expire
 func (p *FunServantClient) CbSet(ctx context.Context, rctx *Context, bucket string, key string, val []byte, expire int32) (_err error) {
-  var _args127 FunServantCbSetArgs
-  _args127.Rctx = rctx
-  _args127.Bucket = bucket
-  _args127.Key = key
-  _args127.Val = val
-  _args127.Expire = expire
-  var _result129 FunServantCbSetResult
-  var _meta128 thrift.ResponseMeta
-  _meta128, _err = p.Client_().Call(ctx, "cb_set", &_args127, &_result129)
-  p.SetLastResponseMeta_(_meta128)
+  var _args133 FunServantCbSetArgs
+  _args133.Rctx = rctx
+  _args133.Bucket = bucket
+  _args133.Key = key
+  _args133.Val = val
+  _args133.Expire = expire
+  var _result135 FunServantCbSetResult
+  var _meta134 thrift.ResponseMeta
+  _meta134, _err = p.Client_().Call(ctx, "cb_set", &_args133, &_result135)
+  p.SetLastResponseMeta_(_meta134)
   if _err != nil {
     return
   }
@@ -2696,19 +2768,19 @@ func (p *FunServantClient) CbSet(ctx context.Context, rctx *Context, bucket stri
 //  - Bucket
 //  - Key
 func (p *FunServantClient) CbGet(ctx context.Context, rctx *Context, bucket string, key string) (_r *TCouchbaseData, _err error) {
-  var _args130 FunServantCbGetArgs
-  _args130.Rctx = rctx
-  _args130.Bucket = bucket
-  _args130.Key = key
-  var _result132 FunServantCbGetResult
-  var _meta131 thrift.ResponseMeta
-  _meta131, _err = p.Client_().Call(ctx, "cb_get", &_args130, &_result132)
-  p.SetLastResponseMeta_(_meta131)
+  var _args136 FunServantCbGetArgs
+  _args136.Rctx = rctx
+  _args136.Bucket = bucket
+  _args136.Key = key
+  var _result138 FunServantCbGetResult
+  var _meta137 thrift.ResponseMeta
+  _meta137, _err = p.Client_().Call(ctx, "cb_get", &_args136, &_result138)
+  p.SetLastResponseMeta_(_meta137)
   if _err != nil {
     return
   }
-  if _ret133 := _result132.GetSuccess(); _ret133 != nil {
-    return _ret133, nil
+  if _ret139 := _result138.GetSuccess(); _ret139 != nil {
+    return _ret139, nil
   }
   return nil, thrift.NewTApplicationException(thrift.MISSING_RESULT, "cb_get failed: unknown result")
 }
@@ -2718,18 +2790,18 @@ func (p *FunServantClient) CbGet(ctx context.Context, rctx *Context, bucket stri
 //  - Bucket
 //  - Keys
 func (p *FunServantClient) CbGets(ctx context.Context, rctx *Context, bucket string, keys []string) (_r map[string][]byte, _err error) {
-  var _args134 FunServantCbGetsArgs
-  _args134.Rctx = rctx
-  _args134.Bucket = bucket
-  _args134.Keys = keys
-  var _result136 FunServantCbGetsResult
-  var _meta135 thrift.ResponseMeta
-  _meta135, _err = p.Client_().Call(ctx, "cb_gets", &_args134, &_result136)
-  p.SetLastResponseMeta_(_meta135)
+  var _args140 FunServantCbGetsArgs
+  _args140.Rctx = rctx
+  _args140.Bucket = bucket
+  _args140.Keys = keys
+  var _result142 FunServantCbGetsResult
+  var _meta141 thrift.ResponseMeta
+  _meta141, _err = p.Client_().Call(ctx, "cb_gets", &_args140, &_result142)
+  p.SetLastResponseMeta_(_meta141)
   if _err != nil {
     return
   }
-  return _result136.GetSuccess(), nil
+  return _result142.GetSuccess(), nil
 }
 
 type FunServantProcessor struct {
@@ -2752,50 +2824,52 @@ func (p *FunServantProcessor) ProcessorMap() map[string]thrift.TProcessorFunctio
 
 func NewFunServantProcessor(handler FunServant) *FunServantProcessor {
 
-  self137 := &FunServantProcessor{handler:handler, processorMap:make(map[string]thrift.TProcessorFunction)}
-  self137.processorMap["zk_create"] = &funServantProcessorZkCreate{handler:handler}
-  self137.processorMap["zk_children"] = &funServantProcessorZkChildren{handler:handler}
-  self137.processorMap["zk_del"] = &funServantProcessorZkDel{handler:handler}
-  self137.processorMap["noop"] = &funServantProcessorNoop{handler:handler}
-  self137.processorMap["ping"] = &funServantProcessorPing{handler:handler}
-  self137.processorMap["lock"] = &funServantProcessorLock{handler:handler}
-  self137.processorMap["unlock"] = &funServantProcessorUnlock{handler:handler}
-  self137.processorMap["id_next"] = &funServantProcessorIDNext{handler:handler}
-  self137.processorMap["id_next_with_tag"] = &funServantProcessorIDNextWithTag{handler:handler}
-  self137.processorMap["id_decode"] = &funServantProcessorIDDecode{handler:handler}
-  self137.processorMap["lc_set"] = &funServantProcessorLcSet{handler:handler}
-  self137.processorMap["lc_get"] = &funServantProcessorLcGet{handler:handler}
-  self137.processorMap["lc_del"] = &funServantProcessorLcDel{handler:handler}
-  self137.processorMap["rd_call"] = &funServantProcessorRdCall{handler:handler}
-  self137.processorMap["mc_set"] = &funServantProcessorMcSet{handler:handler}
-  self137.processorMap["mc_get"] = &funServantProcessorMcGet{handler:handler}
-  self137.processorMap["mc_add"] = &funServantProcessorMcAdd{handler:handler}
-  self137.processorMap["mc_delete"] = &funServantProcessorMcDelete{handler:handler}
-  self137.processorMap["mc_increment"] = &funServantProcessorMcIncrement{handler:handler}
-  self137.processorMap["mg_find_one"] = &funServantProcessorMgFindOne{handler:handler}
-  self137.processorMap["mg_find_all"] = &funServantProcessorMgFindAll{handler:handler}
-  self137.processorMap["mg_find_id"] = &funServantProcessorMgFindID{handler:handler}
-  self137.processorMap["mg_count"] = &funServantProcessorMgCount{handler:handler}
-  self137.processorMap["mg_update"] = &funServantProcessorMgUpdate{handler:handler}
-  self137.processorMap["mg_update_id"] = &funServantProcessorMgUpdateID{handler:handler}
-  self137.processorMap["mg_upsert"] = &funServantProcessorMgUpsert{handler:handler}
-  self137.processorMap["mg_upsert_id"] = &funServantProcessorMgUpsertID{handler:handler}
-  self137.processorMap["mg_insert"] = &funServantProcessorMgInsert{handler:handler}
-  self137.processorMap["mg_inserts"] = &funServantProcessorMgInserts{handler:handler}
-  self137.processorMap["mg_delete"] = &funServantProcessorMgDelete{handler:handler}
-  self137.processorMap["mg_find_and_modify"] = &funServantProcessorMgFindAndModify{handler:handler}
-  self137.processorMap["my_bulk_exec"] = &funServantProcessorMyBulkExec{handler:handler}
-  self137.processorMap["my_query"] = &funServantProcessorMyQuery{handler:handler}
-  self137.processorMap["my_query_shards"] = &funServantProcessorMyQueryShards{handler:handler}
-  self137.processorMap["my_merge"] = &funServantProcessorMyMerge{handler:handler}
-  self137.processorMap["my_evict"] = &funServantProcessorMyEvict{handler:handler}
-  self137.processorMap["cb_del"] = &funServantProcessorCbDel{handler:handler}
-  self137.processorMap["cb_append"] = &funServantProcessorCbAppend{handler:handler}
-  self137.processorMap["cb_add"] = &funServantProcessorCbAdd{handler:handler}
-  self137.processorMap["cb_set"] = &funServantProcessorCbSet{handler:handler}
-  self137.processorMap["cb_get"] = &funServantProcessorCbGet{handler:handler}
-  self137.processorMap["cb_gets"] = &funServantProcessorCbGets{handler:handler}
-return self137
+  self143 := &FunServantProcessor{handler:handler, processorMap:make(map[string]thrift.TProcessorFunction)}
+  self143.processorMap["zk_create"] = &funServantProcessorZkCreate{handler:handler}
+  self143.processorMap["zk_children"] = &funServantProcessorZkChildren{handler:handler}
+  self143.processorMap["zk_del"] = &funServantProcessorZkDel{handler:handler}
+  self143.processorMap["noop"] = &funServantProcessorNoop{handler:handler}
+  self143.processorMap["ping"] = &funServantProcessorPing{handler:handler}
+  self143.processorMap["lock"] = &funServantProcessorLock{handler:handler}
+  self143.processorMap["unlock"] = &funServantProcessorUnlock{handler:handler}
+  self143.processorMap["lock_fenced"] = &funServantProcessorLockFenced{handler:handler}
+  self143.processorMap["unlock_fenced"] = &funServantProcessorUnlockFenced{handler:handler}
+  self143.processorMap["id_next"] = &funServantProcessorIDNext{handler:handler}
+  self143.processorMap["id_next_with_tag"] = &funServantProcessorIDNextWithTag{handler:handler}
+  self143.processorMap["id_decode"] = &funServantProcessorIDDecode{handler:handler}
+  self143.processorMap["lc_set"] = &funServantProcessorLcSet{handler:handler}
+  self143.processorMap["lc_get"] = &funServantProcessorLcGet{handler:handler}
+  self143.processorMap["lc_del"] = &funServantProcessorLcDel{handler:handler}
+  self143.processorMap["rd_call"] = &funServantProcessorRdCall{handler:handler}
+  self143.processorMap["mc_set"] = &funServantProcessorMcSet{handler:handler}
+  self143.processorMap["mc_get"] = &funServantProcessorMcGet{handler:handler}
+  self143.processorMap["mc_add"] = &funServantProcessorMcAdd{handler:handler}
+  self143.processorMap["mc_delete"] = &funServantProcessorMcDelete{handler:handler}
+  self143.processorMap["mc_increment"] = &funServantProcessorMcIncrement{handler:handler}
+  self143.processorMap["mg_find_one"] = &funServantProcessorMgFindOne{handler:handler}
+  self143.processorMap["mg_find_all"] = &funServantProcessorMgFindAll{handler:handler}
+  self143.processorMap["mg_find_id"] = &funServantProcessorMgFindID{handler:handler}
+  self143.processorMap["mg_count"] = &funServantProcessorMgCount{handler:handler}
+  self143.processorMap["mg_update"] = &funServantProcessorMgUpdate{handler:handler}
+  self143.processorMap["mg_update_id"] = &funServantProcessorMgUpdateID{handler:handler}
+  self143.processorMap["mg_upsert"] = &funServantProcessorMgUpsert{handler:handler}
+  self143.processorMap["mg_upsert_id"] = &funServantProcessorMgUpsertID{handler:handler}
+  self143.processorMap["mg_insert"] = &funServantProcessorMgInsert{handler:handler}
+  self143.processorMap["mg_inserts"] = &funServantProcessorMgInserts{handler:handler}
+  self143.processorMap["mg_delete"] = &funServantProcessorMgDelete{handler:handler}
+  self143.processorMap["mg_find_and_modify"] = &funServantProcessorMgFindAndModify{handler:handler}
+  self143.processorMap["my_bulk_exec"] = &funServantProcessorMyBulkExec{handler:handler}
+  self143.processorMap["my_query"] = &funServantProcessorMyQuery{handler:handler}
+  self143.processorMap["my_query_shards"] = &funServantProcessorMyQueryShards{handler:handler}
+  self143.processorMap["my_merge"] = &funServantProcessorMyMerge{handler:handler}
+  self143.processorMap["my_evict"] = &funServantProcessorMyEvict{handler:handler}
+  self143.processorMap["cb_del"] = &funServantProcessorCbDel{handler:handler}
+  self143.processorMap["cb_append"] = &funServantProcessorCbAppend{handler:handler}
+  self143.processorMap["cb_add"] = &funServantProcessorCbAdd{handler:handler}
+  self143.processorMap["cb_set"] = &funServantProcessorCbSet{handler:handler}
+  self143.processorMap["cb_get"] = &funServantProcessorCbGet{handler:handler}
+  self143.processorMap["cb_gets"] = &funServantProcessorCbGets{handler:handler}
+return self143
 }
 
 func (p *FunServantProcessor) Process(ctx context.Context, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
@@ -2806,12 +2880,12 @@ func (p *FunServantProcessor) Process(ctx context.Context, iprot, oprot thrift.T
   }
   iprot.Skip(ctx, thrift.STRUCT)
   iprot.ReadMessageEnd(ctx)
-  x138 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function " + name)
+  x144 := thrift.NewTApplicationException(thrift.UNKNOWN_METHOD, "Unknown function " + name)
   oprot.WriteMessageBegin(ctx, name, thrift.EXCEPTION, seqId)
-  x138.Write(ctx, oprot)
+  x144.Write(ctx, oprot)
   oprot.WriteMessageEnd(ctx)
   oprot.Flush(ctx)
-  return false, x138
+  return false, x144
 
 }
 
@@ -2820,7 +2894,7 @@ type funServantProcessorZkCreate struct {
 }
 
 func (p *funServantProcessorZkCreate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err139 error
+  var _write_err145 error
   args := FunServantZkCreateArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -2866,21 +2940,21 @@ func (p *funServantProcessorZkCreate) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc140 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing zk_create: " + err2.Error())
+    _exc146 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing zk_create: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "zk_create", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err139 = thrift.WrapTException(err2)
+      _write_err145 = thrift.WrapTException(err2)
     }
-    if err2 := _exc140.Write(ctx, oprot); _write_err139 == nil && err2 != nil {
-      _write_err139 = thrift.WrapTException(err2)
+    if err2 := _exc146.Write(ctx, oprot); _write_err145 == nil && err2 != nil {
+      _write_err145 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err139 == nil && err2 != nil {
-      _write_err139 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err145 == nil && err2 != nil {
+      _write_err145 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err139 == nil && err2 != nil {
-      _write_err139 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err145 == nil && err2 != nil {
+      _write_err145 = thrift.WrapTException(err2)
     }
-    if _write_err139 != nil {
-      return false, thrift.WrapTException(_write_err139)
+    if _write_err145 != nil {
+      return false, thrift.WrapTException(_write_err145)
     }
     return true, err
   } else {
@@ -2888,19 +2962,19 @@ func (p *funServantProcessorZkCreate) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "zk_create", thrift.REPLY, seqId); err2 != nil {
-    _write_err139 = thrift.WrapTException(err2)
+    _write_err145 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err139 == nil && err2 != nil {
-    _write_err139 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err145 == nil && err2 != nil {
+    _write_err145 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err139 == nil && err2 != nil {
-    _write_err139 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err145 == nil && err2 != nil {
+    _write_err145 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err139 == nil && err2 != nil {
-    _write_err139 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err145 == nil && err2 != nil {
+    _write_err145 = thrift.WrapTException(err2)
   }
-  if _write_err139 != nil {
-    return false, thrift.WrapTException(_write_err139)
+  if _write_err145 != nil {
+    return false, thrift.WrapTException(_write_err145)
   }
   return true, err
 }
@@ -2910,7 +2984,7 @@ type funServantProcessorZkChildren struct {
 }
 
 func (p *funServantProcessorZkChildren) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err141 error
+  var _write_err147 error
   args := FunServantZkChildrenArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -2956,21 +3030,21 @@ func (p *funServantProcessorZkChildren) Process(ctx context.Context, seqId int32
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc142 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing zk_children: " + err2.Error())
+    _exc148 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing zk_children: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "zk_children", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err141 = thrift.WrapTException(err2)
+      _write_err147 = thrift.WrapTException(err2)
     }
-    if err2 := _exc142.Write(ctx, oprot); _write_err141 == nil && err2 != nil {
-      _write_err141 = thrift.WrapTException(err2)
+    if err2 := _exc148.Write(ctx, oprot); _write_err147 == nil && err2 != nil {
+      _write_err147 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err141 == nil && err2 != nil {
-      _write_err141 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err147 == nil && err2 != nil {
+      _write_err147 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err141 == nil && err2 != nil {
-      _write_err141 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err147 == nil && err2 != nil {
+      _write_err147 = thrift.WrapTException(err2)
     }
-    if _write_err141 != nil {
-      return false, thrift.WrapTException(_write_err141)
+    if _write_err147 != nil {
+      return false, thrift.WrapTException(_write_err147)
     }
     return true, err
   } else {
@@ -2978,19 +3052,19 @@ func (p *funServantProcessorZkChildren) Process(ctx context.Context, seqId int32
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "zk_children", thrift.REPLY, seqId); err2 != nil {
-    _write_err141 = thrift.WrapTException(err2)
+    _write_err147 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err141 == nil && err2 != nil {
-    _write_err141 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err147 == nil && err2 != nil {
+    _write_err147 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err141 == nil && err2 != nil {
-    _write_err141 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err147 == nil && err2 != nil {
+    _write_err147 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err141 == nil && err2 != nil {
-    _write_err141 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err147 == nil && err2 != nil {
+    _write_err147 = thrift.WrapTException(err2)
   }
-  if _write_err141 != nil {
-    return false, thrift.WrapTException(_write_err141)
+  if _write_err147 != nil {
+    return false, thrift.WrapTException(_write_err147)
   }
   return true, err
 }
@@ -3000,7 +3074,7 @@ type funServantProcessorZkDel struct {
 }
 
 func (p *funServantProcessorZkDel) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err143 error
+  var _write_err149 error
   args := FunServantZkDelArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3046,21 +3120,21 @@ func (p *funServantProcessorZkDel) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc144 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing zk_del: " + err2.Error())
+    _exc150 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing zk_del: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "zk_del", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err143 = thrift.WrapTException(err2)
+      _write_err149 = thrift.WrapTException(err2)
     }
-    if err2 := _exc144.Write(ctx, oprot); _write_err143 == nil && err2 != nil {
-      _write_err143 = thrift.WrapTException(err2)
+    if err2 := _exc150.Write(ctx, oprot); _write_err149 == nil && err2 != nil {
+      _write_err149 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err143 == nil && err2 != nil {
-      _write_err143 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err149 == nil && err2 != nil {
+      _write_err149 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err143 == nil && err2 != nil {
-      _write_err143 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err149 == nil && err2 != nil {
+      _write_err149 = thrift.WrapTException(err2)
     }
-    if _write_err143 != nil {
-      return false, thrift.WrapTException(_write_err143)
+    if _write_err149 != nil {
+      return false, thrift.WrapTException(_write_err149)
     }
     return true, err
   } else {
@@ -3068,19 +3142,19 @@ func (p *funServantProcessorZkDel) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "zk_del", thrift.REPLY, seqId); err2 != nil {
-    _write_err143 = thrift.WrapTException(err2)
+    _write_err149 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err143 == nil && err2 != nil {
-    _write_err143 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err149 == nil && err2 != nil {
+    _write_err149 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err143 == nil && err2 != nil {
-    _write_err143 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err149 == nil && err2 != nil {
+    _write_err149 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err143 == nil && err2 != nil {
-    _write_err143 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err149 == nil && err2 != nil {
+    _write_err149 = thrift.WrapTException(err2)
   }
-  if _write_err143 != nil {
-    return false, thrift.WrapTException(_write_err143)
+  if _write_err149 != nil {
+    return false, thrift.WrapTException(_write_err149)
   }
   return true, err
 }
@@ -3090,7 +3164,7 @@ type funServantProcessorNoop struct {
 }
 
 func (p *funServantProcessorNoop) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err145 error
+  var _write_err151 error
   args := FunServantNoopArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3136,21 +3210,21 @@ func (p *funServantProcessorNoop) Process(ctx context.Context, seqId int32, ipro
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc146 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing noop: " + err2.Error())
+    _exc152 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing noop: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "noop", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err145 = thrift.WrapTException(err2)
+      _write_err151 = thrift.WrapTException(err2)
     }
-    if err2 := _exc146.Write(ctx, oprot); _write_err145 == nil && err2 != nil {
-      _write_err145 = thrift.WrapTException(err2)
+    if err2 := _exc152.Write(ctx, oprot); _write_err151 == nil && err2 != nil {
+      _write_err151 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err145 == nil && err2 != nil {
-      _write_err145 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err151 == nil && err2 != nil {
+      _write_err151 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err145 == nil && err2 != nil {
-      _write_err145 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err151 == nil && err2 != nil {
+      _write_err151 = thrift.WrapTException(err2)
     }
-    if _write_err145 != nil {
-      return false, thrift.WrapTException(_write_err145)
+    if _write_err151 != nil {
+      return false, thrift.WrapTException(_write_err151)
     }
     return true, err
   } else {
@@ -3158,19 +3232,19 @@ func (p *funServantProcessorNoop) Process(ctx context.Context, seqId int32, ipro
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "noop", thrift.REPLY, seqId); err2 != nil {
-    _write_err145 = thrift.WrapTException(err2)
+    _write_err151 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err145 == nil && err2 != nil {
-    _write_err145 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err151 == nil && err2 != nil {
+    _write_err151 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err145 == nil && err2 != nil {
-    _write_err145 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err151 == nil && err2 != nil {
+    _write_err151 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err145 == nil && err2 != nil {
-    _write_err145 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err151 == nil && err2 != nil {
+    _write_err151 = thrift.WrapTException(err2)
   }
-  if _write_err145 != nil {
-    return false, thrift.WrapTException(_write_err145)
+  if _write_err151 != nil {
+    return false, thrift.WrapTException(_write_err151)
   }
   return true, err
 }
@@ -3180,7 +3254,7 @@ type funServantProcessorPing struct {
 }
 
 func (p *funServantProcessorPing) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err147 error
+  var _write_err153 error
   args := FunServantPingArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3226,21 +3300,21 @@ func (p *funServantProcessorPing) Process(ctx context.Context, seqId int32, ipro
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc148 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing ping: " + err2.Error())
+    _exc154 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing ping: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "ping", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err147 = thrift.WrapTException(err2)
+      _write_err153 = thrift.WrapTException(err2)
     }
-    if err2 := _exc148.Write(ctx, oprot); _write_err147 == nil && err2 != nil {
-      _write_err147 = thrift.WrapTException(err2)
+    if err2 := _exc154.Write(ctx, oprot); _write_err153 == nil && err2 != nil {
+      _write_err153 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err147 == nil && err2 != nil {
-      _write_err147 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err153 == nil && err2 != nil {
+      _write_err153 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err147 == nil && err2 != nil {
-      _write_err147 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err153 == nil && err2 != nil {
+      _write_err153 = thrift.WrapTException(err2)
     }
-    if _write_err147 != nil {
-      return false, thrift.WrapTException(_write_err147)
+    if _write_err153 != nil {
+      return false, thrift.WrapTException(_write_err153)
     }
     return true, err
   } else {
@@ -3248,19 +3322,19 @@ func (p *funServantProcessorPing) Process(ctx context.Context, seqId int32, ipro
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "ping", thrift.REPLY, seqId); err2 != nil {
-    _write_err147 = thrift.WrapTException(err2)
+    _write_err153 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err147 == nil && err2 != nil {
-    _write_err147 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err153 == nil && err2 != nil {
+    _write_err153 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err147 == nil && err2 != nil {
-    _write_err147 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err153 == nil && err2 != nil {
+    _write_err153 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err147 == nil && err2 != nil {
-    _write_err147 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err153 == nil && err2 != nil {
+    _write_err153 = thrift.WrapTException(err2)
   }
-  if _write_err147 != nil {
-    return false, thrift.WrapTException(_write_err147)
+  if _write_err153 != nil {
+    return false, thrift.WrapTException(_write_err153)
   }
   return true, err
 }
@@ -3270,7 +3344,7 @@ type funServantProcessorLock struct {
 }
 
 func (p *funServantProcessorLock) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err149 error
+  var _write_err155 error
   args := FunServantLockArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3316,21 +3390,21 @@ func (p *funServantProcessorLock) Process(ctx context.Context, seqId int32, ipro
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc150 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lock: " + err2.Error())
+    _exc156 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lock: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "lock", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err149 = thrift.WrapTException(err2)
+      _write_err155 = thrift.WrapTException(err2)
     }
-    if err2 := _exc150.Write(ctx, oprot); _write_err149 == nil && err2 != nil {
-      _write_err149 = thrift.WrapTException(err2)
+    if err2 := _exc156.Write(ctx, oprot); _write_err155 == nil && err2 != nil {
+      _write_err155 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err149 == nil && err2 != nil {
-      _write_err149 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err155 == nil && err2 != nil {
+      _write_err155 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err149 == nil && err2 != nil {
-      _write_err149 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err155 == nil && err2 != nil {
+      _write_err155 = thrift.WrapTException(err2)
     }
-    if _write_err149 != nil {
-      return false, thrift.WrapTException(_write_err149)
+    if _write_err155 != nil {
+      return false, thrift.WrapTException(_write_err155)
     }
     return true, err
   } else {
@@ -3338,19 +3412,19 @@ func (p *funServantProcessorLock) Process(ctx context.Context, seqId int32, ipro
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "lock", thrift.REPLY, seqId); err2 != nil {
-    _write_err149 = thrift.WrapTException(err2)
+    _write_err155 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err149 == nil && err2 != nil {
-    _write_err149 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err155 == nil && err2 != nil {
+    _write_err155 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err149 == nil && err2 != nil {
-    _write_err149 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err155 == nil && err2 != nil {
+    _write_err155 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err149 == nil && err2 != nil {
-    _write_err149 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err155 == nil && err2 != nil {
+    _write_err155 = thrift.WrapTException(err2)
   }
-  if _write_err149 != nil {
-    return false, thrift.WrapTException(_write_err149)
+  if _write_err155 != nil {
+    return false, thrift.WrapTException(_write_err155)
   }
   return true, err
 }
@@ -3360,7 +3434,7 @@ type funServantProcessorUnlock struct {
 }
 
 func (p *funServantProcessorUnlock) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err151 error
+  var _write_err157 error
   args := FunServantUnlockArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3406,39 +3480,219 @@ func (p *funServantProcessorUnlock) Process(ctx context.Context, seqId int32, ip
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc152 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing unlock: " + err2.Error())
+    _exc158 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing unlock: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "unlock", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err151 = thrift.WrapTException(err2)
+      _write_err157 = thrift.WrapTException(err2)
     }
-    if err2 := _exc152.Write(ctx, oprot); _write_err151 == nil && err2 != nil {
-      _write_err151 = thrift.WrapTException(err2)
+    if err2 := _exc158.Write(ctx, oprot); _write_err157 == nil && err2 != nil {
+      _write_err157 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err151 == nil && err2 != nil {
-      _write_err151 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err157 == nil && err2 != nil {
+      _write_err157 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err151 == nil && err2 != nil {
-      _write_err151 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err157 == nil && err2 != nil {
+      _write_err157 = thrift.WrapTException(err2)
     }
-    if _write_err151 != nil {
-      return false, thrift.WrapTException(_write_err151)
+    if _write_err157 != nil {
+      return false, thrift.WrapTException(_write_err157)
     }
     return true, err
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "unlock", thrift.REPLY, seqId); err2 != nil {
-    _write_err151 = thrift.WrapTException(err2)
+    _write_err157 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err151 == nil && err2 != nil {
-    _write_err151 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err157 == nil && err2 != nil {
+    _write_err157 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err151 == nil && err2 != nil {
-    _write_err151 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err157 == nil && err2 != nil {
+    _write_err157 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err151 == nil && err2 != nil {
-    _write_err151 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err157 == nil && err2 != nil {
+    _write_err157 = thrift.WrapTException(err2)
   }
-  if _write_err151 != nil {
-    return false, thrift.WrapTException(_write_err151)
+  if _write_err157 != nil {
+    return false, thrift.WrapTException(_write_err157)
+  }
+  return true, err
+}
+
+type funServantProcessorLockFenced struct {
+  handler FunServant
+}
+
+func (p *funServantProcessorLockFenced) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+  var _write_err159 error
+  args := FunServantLockFencedArgs{}
+  if err2 := args.Read(ctx, iprot); err2 != nil {
+    iprot.ReadMessageEnd(ctx)
+    x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+    oprot.WriteMessageBegin(ctx, "lock_fenced", thrift.EXCEPTION, seqId)
+    x.Write(ctx, oprot)
+    oprot.WriteMessageEnd(ctx)
+    oprot.Flush(ctx)
+    return false, thrift.WrapTException(err2)
+  }
+  iprot.ReadMessageEnd(ctx)
+
+  tickerCancel := func() {}
+  // Start a goroutine to do server side connectivity check.
+  if thrift.ServerConnectivityCheckInterval > 0 {
+    var cancel context.CancelFunc
+    ctx, cancel = context.WithCancel(ctx)
+    defer cancel()
+    var tickerCtx context.Context
+    tickerCtx, tickerCancel = context.WithCancel(context.Background())
+    defer tickerCancel()
+    go func(ctx context.Context, cancel context.CancelFunc) {
+      ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+      defer ticker.Stop()
+      for {
+        select {
+        case <-ctx.Done():
+          return
+        case <-ticker.C:
+          if !iprot.Transport().IsOpen() {
+            cancel()
+            return
+          }
+        }
+      }
+    }(tickerCtx, cancel)
+  }
+
+  result := FunServantLockFencedResult{}
+  if retval, err2 := p.handler.LockFenced(ctx, args.Rctx, args.Reason, args.Key, args.TtlMs); err2 != nil {
+    tickerCancel()
+    err = thrift.WrapTException(err2)
+    if errors.Is(err2, thrift.ErrAbandonRequest) {
+      return false, thrift.WrapTException(err2)
+    }
+    _exc160 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lock_fenced: " + err2.Error())
+    if err2 := oprot.WriteMessageBegin(ctx, "lock_fenced", thrift.EXCEPTION, seqId); err2 != nil {
+      _write_err159 = thrift.WrapTException(err2)
+    }
+    if err2 := _exc160.Write(ctx, oprot); _write_err159 == nil && err2 != nil {
+      _write_err159 = thrift.WrapTException(err2)
+    }
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err159 == nil && err2 != nil {
+      _write_err159 = thrift.WrapTException(err2)
+    }
+    if err2 := oprot.Flush(ctx); _write_err159 == nil && err2 != nil {
+      _write_err159 = thrift.WrapTException(err2)
+    }
+    if _write_err159 != nil {
+      return false, thrift.WrapTException(_write_err159)
+    }
+    return true, err
+  } else {
+    result.Success = &retval
+  }
+  tickerCancel()
+  if err2 := oprot.WriteMessageBegin(ctx, "lock_fenced", thrift.REPLY, seqId); err2 != nil {
+    _write_err159 = thrift.WrapTException(err2)
+  }
+  if err2 := result.Write(ctx, oprot); _write_err159 == nil && err2 != nil {
+    _write_err159 = thrift.WrapTException(err2)
+  }
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err159 == nil && err2 != nil {
+    _write_err159 = thrift.WrapTException(err2)
+  }
+  if err2 := oprot.Flush(ctx); _write_err159 == nil && err2 != nil {
+    _write_err159 = thrift.WrapTException(err2)
+  }
+  if _write_err159 != nil {
+    return false, thrift.WrapTException(_write_err159)
+  }
+  return true, err
+}
+
+type funServantProcessorUnlockFenced struct {
+  handler FunServant
+}
+
+func (p *funServantProcessorUnlockFenced) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
+  var _write_err161 error
+  args := FunServantUnlockFencedArgs{}
+  if err2 := args.Read(ctx, iprot); err2 != nil {
+    iprot.ReadMessageEnd(ctx)
+    x := thrift.NewTApplicationException(thrift.PROTOCOL_ERROR, err2.Error())
+    oprot.WriteMessageBegin(ctx, "unlock_fenced", thrift.EXCEPTION, seqId)
+    x.Write(ctx, oprot)
+    oprot.WriteMessageEnd(ctx)
+    oprot.Flush(ctx)
+    return false, thrift.WrapTException(err2)
+  }
+  iprot.ReadMessageEnd(ctx)
+
+  tickerCancel := func() {}
+  // Start a goroutine to do server side connectivity check.
+  if thrift.ServerConnectivityCheckInterval > 0 {
+    var cancel context.CancelFunc
+    ctx, cancel = context.WithCancel(ctx)
+    defer cancel()
+    var tickerCtx context.Context
+    tickerCtx, tickerCancel = context.WithCancel(context.Background())
+    defer tickerCancel()
+    go func(ctx context.Context, cancel context.CancelFunc) {
+      ticker := time.NewTicker(thrift.ServerConnectivityCheckInterval)
+      defer ticker.Stop()
+      for {
+        select {
+        case <-ctx.Done():
+          return
+        case <-ticker.C:
+          if !iprot.Transport().IsOpen() {
+            cancel()
+            return
+          }
+        }
+      }
+    }(tickerCtx, cancel)
+  }
+
+  result := FunServantUnlockFencedResult{}
+  if retval, err2 := p.handler.UnlockFenced(ctx, args.Rctx, args.Reason, args.Key, args.Token); err2 != nil {
+    tickerCancel()
+    err = thrift.WrapTException(err2)
+    if errors.Is(err2, thrift.ErrAbandonRequest) {
+      return false, thrift.WrapTException(err2)
+    }
+    _exc162 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing unlock_fenced: " + err2.Error())
+    if err2 := oprot.WriteMessageBegin(ctx, "unlock_fenced", thrift.EXCEPTION, seqId); err2 != nil {
+      _write_err161 = thrift.WrapTException(err2)
+    }
+    if err2 := _exc162.Write(ctx, oprot); _write_err161 == nil && err2 != nil {
+      _write_err161 = thrift.WrapTException(err2)
+    }
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err161 == nil && err2 != nil {
+      _write_err161 = thrift.WrapTException(err2)
+    }
+    if err2 := oprot.Flush(ctx); _write_err161 == nil && err2 != nil {
+      _write_err161 = thrift.WrapTException(err2)
+    }
+    if _write_err161 != nil {
+      return false, thrift.WrapTException(_write_err161)
+    }
+    return true, err
+  } else {
+    result.Success = &retval
+  }
+  tickerCancel()
+  if err2 := oprot.WriteMessageBegin(ctx, "unlock_fenced", thrift.REPLY, seqId); err2 != nil {
+    _write_err161 = thrift.WrapTException(err2)
+  }
+  if err2 := result.Write(ctx, oprot); _write_err161 == nil && err2 != nil {
+    _write_err161 = thrift.WrapTException(err2)
+  }
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err161 == nil && err2 != nil {
+    _write_err161 = thrift.WrapTException(err2)
+  }
+  if err2 := oprot.Flush(ctx); _write_err161 == nil && err2 != nil {
+    _write_err161 = thrift.WrapTException(err2)
+  }
+  if _write_err161 != nil {
+    return false, thrift.WrapTException(_write_err161)
   }
   return true, err
 }
@@ -3448,7 +3702,7 @@ type funServantProcessorIDNext struct {
 }
 
 func (p *funServantProcessorIDNext) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err153 error
+  var _write_err163 error
   args := FunServantIDNextArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3494,21 +3748,21 @@ func (p *funServantProcessorIDNext) Process(ctx context.Context, seqId int32, ip
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc154 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing id_next: " + err2.Error())
+    _exc164 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing id_next: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "id_next", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err153 = thrift.WrapTException(err2)
+      _write_err163 = thrift.WrapTException(err2)
     }
-    if err2 := _exc154.Write(ctx, oprot); _write_err153 == nil && err2 != nil {
-      _write_err153 = thrift.WrapTException(err2)
+    if err2 := _exc164.Write(ctx, oprot); _write_err163 == nil && err2 != nil {
+      _write_err163 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err153 == nil && err2 != nil {
-      _write_err153 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err163 == nil && err2 != nil {
+      _write_err163 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err153 == nil && err2 != nil {
-      _write_err153 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err163 == nil && err2 != nil {
+      _write_err163 = thrift.WrapTException(err2)
     }
-    if _write_err153 != nil {
-      return false, thrift.WrapTException(_write_err153)
+    if _write_err163 != nil {
+      return false, thrift.WrapTException(_write_err163)
     }
     return true, err
   } else {
@@ -3516,19 +3770,19 @@ func (p *funServantProcessorIDNext) Process(ctx context.Context, seqId int32, ip
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "id_next", thrift.REPLY, seqId); err2 != nil {
-    _write_err153 = thrift.WrapTException(err2)
+    _write_err163 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err153 == nil && err2 != nil {
-    _write_err153 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err163 == nil && err2 != nil {
+    _write_err163 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err153 == nil && err2 != nil {
-    _write_err153 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err163 == nil && err2 != nil {
+    _write_err163 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err153 == nil && err2 != nil {
-    _write_err153 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err163 == nil && err2 != nil {
+    _write_err163 = thrift.WrapTException(err2)
   }
-  if _write_err153 != nil {
-    return false, thrift.WrapTException(_write_err153)
+  if _write_err163 != nil {
+    return false, thrift.WrapTException(_write_err163)
   }
   return true, err
 }
@@ -3538,7 +3792,7 @@ type funServantProcessorIDNextWithTag struct {
 }
 
 func (p *funServantProcessorIDNextWithTag) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err155 error
+  var _write_err165 error
   args := FunServantIDNextWithTagArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3584,21 +3838,21 @@ func (p *funServantProcessorIDNextWithTag) Process(ctx context.Context, seqId in
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc156 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing id_next_with_tag: " + err2.Error())
+    _exc166 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing id_next_with_tag: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "id_next_with_tag", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err155 = thrift.WrapTException(err2)
+      _write_err165 = thrift.WrapTException(err2)
     }
-    if err2 := _exc156.Write(ctx, oprot); _write_err155 == nil && err2 != nil {
-      _write_err155 = thrift.WrapTException(err2)
+    if err2 := _exc166.Write(ctx, oprot); _write_err165 == nil && err2 != nil {
+      _write_err165 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err155 == nil && err2 != nil {
-      _write_err155 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err165 == nil && err2 != nil {
+      _write_err165 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err155 == nil && err2 != nil {
-      _write_err155 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err165 == nil && err2 != nil {
+      _write_err165 = thrift.WrapTException(err2)
     }
-    if _write_err155 != nil {
-      return false, thrift.WrapTException(_write_err155)
+    if _write_err165 != nil {
+      return false, thrift.WrapTException(_write_err165)
     }
     return true, err
   } else {
@@ -3606,19 +3860,19 @@ func (p *funServantProcessorIDNextWithTag) Process(ctx context.Context, seqId in
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "id_next_with_tag", thrift.REPLY, seqId); err2 != nil {
-    _write_err155 = thrift.WrapTException(err2)
+    _write_err165 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err155 == nil && err2 != nil {
-    _write_err155 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err165 == nil && err2 != nil {
+    _write_err165 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err155 == nil && err2 != nil {
-    _write_err155 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err165 == nil && err2 != nil {
+    _write_err165 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err155 == nil && err2 != nil {
-    _write_err155 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err165 == nil && err2 != nil {
+    _write_err165 = thrift.WrapTException(err2)
   }
-  if _write_err155 != nil {
-    return false, thrift.WrapTException(_write_err155)
+  if _write_err165 != nil {
+    return false, thrift.WrapTException(_write_err165)
   }
   return true, err
 }
@@ -3628,7 +3882,7 @@ type funServantProcessorIDDecode struct {
 }
 
 func (p *funServantProcessorIDDecode) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err157 error
+  var _write_err167 error
   args := FunServantIDDecodeArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3674,21 +3928,21 @@ func (p *funServantProcessorIDDecode) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc158 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing id_decode: " + err2.Error())
+    _exc168 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing id_decode: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "id_decode", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err157 = thrift.WrapTException(err2)
+      _write_err167 = thrift.WrapTException(err2)
     }
-    if err2 := _exc158.Write(ctx, oprot); _write_err157 == nil && err2 != nil {
-      _write_err157 = thrift.WrapTException(err2)
+    if err2 := _exc168.Write(ctx, oprot); _write_err167 == nil && err2 != nil {
+      _write_err167 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err157 == nil && err2 != nil {
-      _write_err157 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err167 == nil && err2 != nil {
+      _write_err167 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err157 == nil && err2 != nil {
-      _write_err157 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err167 == nil && err2 != nil {
+      _write_err167 = thrift.WrapTException(err2)
     }
-    if _write_err157 != nil {
-      return false, thrift.WrapTException(_write_err157)
+    if _write_err167 != nil {
+      return false, thrift.WrapTException(_write_err167)
     }
     return true, err
   } else {
@@ -3696,19 +3950,19 @@ func (p *funServantProcessorIDDecode) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "id_decode", thrift.REPLY, seqId); err2 != nil {
-    _write_err157 = thrift.WrapTException(err2)
+    _write_err167 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err157 == nil && err2 != nil {
-    _write_err157 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err167 == nil && err2 != nil {
+    _write_err167 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err157 == nil && err2 != nil {
-    _write_err157 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err167 == nil && err2 != nil {
+    _write_err167 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err157 == nil && err2 != nil {
-    _write_err157 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err167 == nil && err2 != nil {
+    _write_err167 = thrift.WrapTException(err2)
   }
-  if _write_err157 != nil {
-    return false, thrift.WrapTException(_write_err157)
+  if _write_err167 != nil {
+    return false, thrift.WrapTException(_write_err167)
   }
   return true, err
 }
@@ -3718,7 +3972,7 @@ type funServantProcessorLcSet struct {
 }
 
 func (p *funServantProcessorLcSet) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err159 error
+  var _write_err169 error
   args := FunServantLcSetArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3764,21 +4018,21 @@ func (p *funServantProcessorLcSet) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc160 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lc_set: " + err2.Error())
+    _exc170 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lc_set: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "lc_set", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err159 = thrift.WrapTException(err2)
+      _write_err169 = thrift.WrapTException(err2)
     }
-    if err2 := _exc160.Write(ctx, oprot); _write_err159 == nil && err2 != nil {
-      _write_err159 = thrift.WrapTException(err2)
+    if err2 := _exc170.Write(ctx, oprot); _write_err169 == nil && err2 != nil {
+      _write_err169 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err159 == nil && err2 != nil {
-      _write_err159 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err169 == nil && err2 != nil {
+      _write_err169 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err159 == nil && err2 != nil {
-      _write_err159 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err169 == nil && err2 != nil {
+      _write_err169 = thrift.WrapTException(err2)
     }
-    if _write_err159 != nil {
-      return false, thrift.WrapTException(_write_err159)
+    if _write_err169 != nil {
+      return false, thrift.WrapTException(_write_err169)
     }
     return true, err
   } else {
@@ -3786,19 +4040,19 @@ func (p *funServantProcessorLcSet) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "lc_set", thrift.REPLY, seqId); err2 != nil {
-    _write_err159 = thrift.WrapTException(err2)
+    _write_err169 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err159 == nil && err2 != nil {
-    _write_err159 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err169 == nil && err2 != nil {
+    _write_err169 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err159 == nil && err2 != nil {
-    _write_err159 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err169 == nil && err2 != nil {
+    _write_err169 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err159 == nil && err2 != nil {
-    _write_err159 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err169 == nil && err2 != nil {
+    _write_err169 = thrift.WrapTException(err2)
   }
-  if _write_err159 != nil {
-    return false, thrift.WrapTException(_write_err159)
+  if _write_err169 != nil {
+    return false, thrift.WrapTException(_write_err169)
   }
   return true, err
 }
@@ -3808,7 +4062,7 @@ type funServantProcessorLcGet struct {
 }
 
 func (p *funServantProcessorLcGet) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err161 error
+  var _write_err171 error
   args := FunServantLcGetArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3858,21 +4112,21 @@ func (p *funServantProcessorLcGet) Process(ctx context.Context, seqId int32, ipr
       if errors.Is(err2, thrift.ErrAbandonRequest) {
         return false, thrift.WrapTException(err2)
       }
-      _exc162 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lc_get: " + err2.Error())
+      _exc172 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lc_get: " + err2.Error())
       if err2 := oprot.WriteMessageBegin(ctx, "lc_get", thrift.EXCEPTION, seqId); err2 != nil {
-        _write_err161 = thrift.WrapTException(err2)
+        _write_err171 = thrift.WrapTException(err2)
       }
-      if err2 := _exc162.Write(ctx, oprot); _write_err161 == nil && err2 != nil {
-        _write_err161 = thrift.WrapTException(err2)
+      if err2 := _exc172.Write(ctx, oprot); _write_err171 == nil && err2 != nil {
+        _write_err171 = thrift.WrapTException(err2)
       }
-      if err2 := oprot.WriteMessageEnd(ctx); _write_err161 == nil && err2 != nil {
-        _write_err161 = thrift.WrapTException(err2)
+      if err2 := oprot.WriteMessageEnd(ctx); _write_err171 == nil && err2 != nil {
+        _write_err171 = thrift.WrapTException(err2)
       }
-      if err2 := oprot.Flush(ctx); _write_err161 == nil && err2 != nil {
-        _write_err161 = thrift.WrapTException(err2)
+      if err2 := oprot.Flush(ctx); _write_err171 == nil && err2 != nil {
+        _write_err171 = thrift.WrapTException(err2)
       }
-      if _write_err161 != nil {
-        return false, thrift.WrapTException(_write_err161)
+      if _write_err171 != nil {
+        return false, thrift.WrapTException(_write_err171)
       }
       return true, err
     }
@@ -3881,19 +4135,19 @@ func (p *funServantProcessorLcGet) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "lc_get", thrift.REPLY, seqId); err2 != nil {
-    _write_err161 = thrift.WrapTException(err2)
+    _write_err171 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err161 == nil && err2 != nil {
-    _write_err161 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err171 == nil && err2 != nil {
+    _write_err171 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err161 == nil && err2 != nil {
-    _write_err161 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err171 == nil && err2 != nil {
+    _write_err171 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err161 == nil && err2 != nil {
-    _write_err161 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err171 == nil && err2 != nil {
+    _write_err171 = thrift.WrapTException(err2)
   }
-  if _write_err161 != nil {
-    return false, thrift.WrapTException(_write_err161)
+  if _write_err171 != nil {
+    return false, thrift.WrapTException(_write_err171)
   }
   return true, err
 }
@@ -3903,7 +4157,7 @@ type funServantProcessorLcDel struct {
 }
 
 func (p *funServantProcessorLcDel) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err163 error
+  var _write_err173 error
   args := FunServantLcDelArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -3949,39 +4203,39 @@ func (p *funServantProcessorLcDel) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc164 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lc_del: " + err2.Error())
+    _exc174 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing lc_del: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "lc_del", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err163 = thrift.WrapTException(err2)
+      _write_err173 = thrift.WrapTException(err2)
     }
-    if err2 := _exc164.Write(ctx, oprot); _write_err163 == nil && err2 != nil {
-      _write_err163 = thrift.WrapTException(err2)
+    if err2 := _exc174.Write(ctx, oprot); _write_err173 == nil && err2 != nil {
+      _write_err173 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err163 == nil && err2 != nil {
-      _write_err163 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err173 == nil && err2 != nil {
+      _write_err173 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err163 == nil && err2 != nil {
-      _write_err163 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err173 == nil && err2 != nil {
+      _write_err173 = thrift.WrapTException(err2)
     }
-    if _write_err163 != nil {
-      return false, thrift.WrapTException(_write_err163)
+    if _write_err173 != nil {
+      return false, thrift.WrapTException(_write_err173)
     }
     return true, err
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "lc_del", thrift.REPLY, seqId); err2 != nil {
-    _write_err163 = thrift.WrapTException(err2)
+    _write_err173 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err163 == nil && err2 != nil {
-    _write_err163 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err173 == nil && err2 != nil {
+    _write_err173 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err163 == nil && err2 != nil {
-    _write_err163 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err173 == nil && err2 != nil {
+    _write_err173 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err163 == nil && err2 != nil {
-    _write_err163 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err173 == nil && err2 != nil {
+    _write_err173 = thrift.WrapTException(err2)
   }
-  if _write_err163 != nil {
-    return false, thrift.WrapTException(_write_err163)
+  if _write_err173 != nil {
+    return false, thrift.WrapTException(_write_err173)
   }
   return true, err
 }
@@ -3991,7 +4245,7 @@ type funServantProcessorRdCall struct {
 }
 
 func (p *funServantProcessorRdCall) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err165 error
+  var _write_err175 error
   args := FunServantRdCallArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4037,21 +4291,21 @@ func (p *funServantProcessorRdCall) Process(ctx context.Context, seqId int32, ip
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc166 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rd_call: " + err2.Error())
+    _exc176 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing rd_call: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "rd_call", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err165 = thrift.WrapTException(err2)
+      _write_err175 = thrift.WrapTException(err2)
     }
-    if err2 := _exc166.Write(ctx, oprot); _write_err165 == nil && err2 != nil {
-      _write_err165 = thrift.WrapTException(err2)
+    if err2 := _exc176.Write(ctx, oprot); _write_err175 == nil && err2 != nil {
+      _write_err175 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err165 == nil && err2 != nil {
-      _write_err165 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err175 == nil && err2 != nil {
+      _write_err175 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err165 == nil && err2 != nil {
-      _write_err165 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err175 == nil && err2 != nil {
+      _write_err175 = thrift.WrapTException(err2)
     }
-    if _write_err165 != nil {
-      return false, thrift.WrapTException(_write_err165)
+    if _write_err175 != nil {
+      return false, thrift.WrapTException(_write_err175)
     }
     return true, err
   } else {
@@ -4059,19 +4313,19 @@ func (p *funServantProcessorRdCall) Process(ctx context.Context, seqId int32, ip
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "rd_call", thrift.REPLY, seqId); err2 != nil {
-    _write_err165 = thrift.WrapTException(err2)
+    _write_err175 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err165 == nil && err2 != nil {
-    _write_err165 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err175 == nil && err2 != nil {
+    _write_err175 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err165 == nil && err2 != nil {
-    _write_err165 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err175 == nil && err2 != nil {
+    _write_err175 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err165 == nil && err2 != nil {
-    _write_err165 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err175 == nil && err2 != nil {
+    _write_err175 = thrift.WrapTException(err2)
   }
-  if _write_err165 != nil {
-    return false, thrift.WrapTException(_write_err165)
+  if _write_err175 != nil {
+    return false, thrift.WrapTException(_write_err175)
   }
   return true, err
 }
@@ -4081,7 +4335,7 @@ type funServantProcessorMcSet struct {
 }
 
 func (p *funServantProcessorMcSet) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err167 error
+  var _write_err177 error
   args := FunServantMcSetArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4127,21 +4381,21 @@ func (p *funServantProcessorMcSet) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc168 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_set: " + err2.Error())
+    _exc178 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_set: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mc_set", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err167 = thrift.WrapTException(err2)
+      _write_err177 = thrift.WrapTException(err2)
     }
-    if err2 := _exc168.Write(ctx, oprot); _write_err167 == nil && err2 != nil {
-      _write_err167 = thrift.WrapTException(err2)
+    if err2 := _exc178.Write(ctx, oprot); _write_err177 == nil && err2 != nil {
+      _write_err177 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err167 == nil && err2 != nil {
-      _write_err167 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err177 == nil && err2 != nil {
+      _write_err177 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err167 == nil && err2 != nil {
-      _write_err167 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err177 == nil && err2 != nil {
+      _write_err177 = thrift.WrapTException(err2)
     }
-    if _write_err167 != nil {
-      return false, thrift.WrapTException(_write_err167)
+    if _write_err177 != nil {
+      return false, thrift.WrapTException(_write_err177)
     }
     return true, err
   } else {
@@ -4149,19 +4403,19 @@ func (p *funServantProcessorMcSet) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mc_set", thrift.REPLY, seqId); err2 != nil {
-    _write_err167 = thrift.WrapTException(err2)
+    _write_err177 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err167 == nil && err2 != nil {
-    _write_err167 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err177 == nil && err2 != nil {
+    _write_err177 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err167 == nil && err2 != nil {
-    _write_err167 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err177 == nil && err2 != nil {
+    _write_err177 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err167 == nil && err2 != nil {
-    _write_err167 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err177 == nil && err2 != nil {
+    _write_err177 = thrift.WrapTException(err2)
   }
-  if _write_err167 != nil {
-    return false, thrift.WrapTException(_write_err167)
+  if _write_err177 != nil {
+    return false, thrift.WrapTException(_write_err177)
   }
   return true, err
 }
@@ -4171,7 +4425,7 @@ type funServantProcessorMcGet struct {
 }
 
 func (p *funServantProcessorMcGet) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err169 error
+  var _write_err179 error
   args := FunServantMcGetArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4221,21 +4475,21 @@ func (p *funServantProcessorMcGet) Process(ctx context.Context, seqId int32, ipr
       if errors.Is(err2, thrift.ErrAbandonRequest) {
         return false, thrift.WrapTException(err2)
       }
-      _exc170 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_get: " + err2.Error())
+      _exc180 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_get: " + err2.Error())
       if err2 := oprot.WriteMessageBegin(ctx, "mc_get", thrift.EXCEPTION, seqId); err2 != nil {
-        _write_err169 = thrift.WrapTException(err2)
+        _write_err179 = thrift.WrapTException(err2)
       }
-      if err2 := _exc170.Write(ctx, oprot); _write_err169 == nil && err2 != nil {
-        _write_err169 = thrift.WrapTException(err2)
+      if err2 := _exc180.Write(ctx, oprot); _write_err179 == nil && err2 != nil {
+        _write_err179 = thrift.WrapTException(err2)
       }
-      if err2 := oprot.WriteMessageEnd(ctx); _write_err169 == nil && err2 != nil {
-        _write_err169 = thrift.WrapTException(err2)
+      if err2 := oprot.WriteMessageEnd(ctx); _write_err179 == nil && err2 != nil {
+        _write_err179 = thrift.WrapTException(err2)
       }
-      if err2 := oprot.Flush(ctx); _write_err169 == nil && err2 != nil {
-        _write_err169 = thrift.WrapTException(err2)
+      if err2 := oprot.Flush(ctx); _write_err179 == nil && err2 != nil {
+        _write_err179 = thrift.WrapTException(err2)
       }
-      if _write_err169 != nil {
-        return false, thrift.WrapTException(_write_err169)
+      if _write_err179 != nil {
+        return false, thrift.WrapTException(_write_err179)
       }
       return true, err
     }
@@ -4244,19 +4498,19 @@ func (p *funServantProcessorMcGet) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mc_get", thrift.REPLY, seqId); err2 != nil {
-    _write_err169 = thrift.WrapTException(err2)
+    _write_err179 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err169 == nil && err2 != nil {
-    _write_err169 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err179 == nil && err2 != nil {
+    _write_err179 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err169 == nil && err2 != nil {
-    _write_err169 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err179 == nil && err2 != nil {
+    _write_err179 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err169 == nil && err2 != nil {
-    _write_err169 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err179 == nil && err2 != nil {
+    _write_err179 = thrift.WrapTException(err2)
   }
-  if _write_err169 != nil {
-    return false, thrift.WrapTException(_write_err169)
+  if _write_err179 != nil {
+    return false, thrift.WrapTException(_write_err179)
   }
   return true, err
 }
@@ -4266,7 +4520,7 @@ type funServantProcessorMcAdd struct {
 }
 
 func (p *funServantProcessorMcAdd) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err171 error
+  var _write_err181 error
   args := FunServantMcAddArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4312,21 +4566,21 @@ func (p *funServantProcessorMcAdd) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc172 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_add: " + err2.Error())
+    _exc182 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_add: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mc_add", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err171 = thrift.WrapTException(err2)
+      _write_err181 = thrift.WrapTException(err2)
     }
-    if err2 := _exc172.Write(ctx, oprot); _write_err171 == nil && err2 != nil {
-      _write_err171 = thrift.WrapTException(err2)
+    if err2 := _exc182.Write(ctx, oprot); _write_err181 == nil && err2 != nil {
+      _write_err181 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err171 == nil && err2 != nil {
-      _write_err171 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err181 == nil && err2 != nil {
+      _write_err181 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err171 == nil && err2 != nil {
-      _write_err171 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err181 == nil && err2 != nil {
+      _write_err181 = thrift.WrapTException(err2)
     }
-    if _write_err171 != nil {
-      return false, thrift.WrapTException(_write_err171)
+    if _write_err181 != nil {
+      return false, thrift.WrapTException(_write_err181)
     }
     return true, err
   } else {
@@ -4334,19 +4588,19 @@ func (p *funServantProcessorMcAdd) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mc_add", thrift.REPLY, seqId); err2 != nil {
-    _write_err171 = thrift.WrapTException(err2)
+    _write_err181 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err171 == nil && err2 != nil {
-    _write_err171 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err181 == nil && err2 != nil {
+    _write_err181 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err171 == nil && err2 != nil {
-    _write_err171 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err181 == nil && err2 != nil {
+    _write_err181 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err171 == nil && err2 != nil {
-    _write_err171 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err181 == nil && err2 != nil {
+    _write_err181 = thrift.WrapTException(err2)
   }
-  if _write_err171 != nil {
-    return false, thrift.WrapTException(_write_err171)
+  if _write_err181 != nil {
+    return false, thrift.WrapTException(_write_err181)
   }
   return true, err
 }
@@ -4356,7 +4610,7 @@ type funServantProcessorMcDelete struct {
 }
 
 func (p *funServantProcessorMcDelete) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err173 error
+  var _write_err183 error
   args := FunServantMcDeleteArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4402,21 +4656,21 @@ func (p *funServantProcessorMcDelete) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc174 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_delete: " + err2.Error())
+    _exc184 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_delete: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mc_delete", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err173 = thrift.WrapTException(err2)
+      _write_err183 = thrift.WrapTException(err2)
     }
-    if err2 := _exc174.Write(ctx, oprot); _write_err173 == nil && err2 != nil {
-      _write_err173 = thrift.WrapTException(err2)
+    if err2 := _exc184.Write(ctx, oprot); _write_err183 == nil && err2 != nil {
+      _write_err183 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err173 == nil && err2 != nil {
-      _write_err173 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err183 == nil && err2 != nil {
+      _write_err183 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err173 == nil && err2 != nil {
-      _write_err173 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err183 == nil && err2 != nil {
+      _write_err183 = thrift.WrapTException(err2)
     }
-    if _write_err173 != nil {
-      return false, thrift.WrapTException(_write_err173)
+    if _write_err183 != nil {
+      return false, thrift.WrapTException(_write_err183)
     }
     return true, err
   } else {
@@ -4424,19 +4678,19 @@ func (p *funServantProcessorMcDelete) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mc_delete", thrift.REPLY, seqId); err2 != nil {
-    _write_err173 = thrift.WrapTException(err2)
+    _write_err183 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err173 == nil && err2 != nil {
-    _write_err173 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err183 == nil && err2 != nil {
+    _write_err183 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err173 == nil && err2 != nil {
-    _write_err173 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err183 == nil && err2 != nil {
+    _write_err183 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err173 == nil && err2 != nil {
-    _write_err173 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err183 == nil && err2 != nil {
+    _write_err183 = thrift.WrapTException(err2)
   }
-  if _write_err173 != nil {
-    return false, thrift.WrapTException(_write_err173)
+  if _write_err183 != nil {
+    return false, thrift.WrapTException(_write_err183)
   }
   return true, err
 }
@@ -4446,7 +4700,7 @@ type funServantProcessorMcIncrement struct {
 }
 
 func (p *funServantProcessorMcIncrement) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err175 error
+  var _write_err185 error
   args := FunServantMcIncrementArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4492,21 +4746,21 @@ func (p *funServantProcessorMcIncrement) Process(ctx context.Context, seqId int3
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc176 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_increment: " + err2.Error())
+    _exc186 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mc_increment: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mc_increment", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err175 = thrift.WrapTException(err2)
+      _write_err185 = thrift.WrapTException(err2)
     }
-    if err2 := _exc176.Write(ctx, oprot); _write_err175 == nil && err2 != nil {
-      _write_err175 = thrift.WrapTException(err2)
+    if err2 := _exc186.Write(ctx, oprot); _write_err185 == nil && err2 != nil {
+      _write_err185 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err175 == nil && err2 != nil {
-      _write_err175 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err185 == nil && err2 != nil {
+      _write_err185 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err175 == nil && err2 != nil {
-      _write_err175 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err185 == nil && err2 != nil {
+      _write_err185 = thrift.WrapTException(err2)
     }
-    if _write_err175 != nil {
-      return false, thrift.WrapTException(_write_err175)
+    if _write_err185 != nil {
+      return false, thrift.WrapTException(_write_err185)
     }
     return true, err
   } else {
@@ -4514,19 +4768,19 @@ func (p *funServantProcessorMcIncrement) Process(ctx context.Context, seqId int3
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mc_increment", thrift.REPLY, seqId); err2 != nil {
-    _write_err175 = thrift.WrapTException(err2)
+    _write_err185 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err175 == nil && err2 != nil {
-    _write_err175 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err185 == nil && err2 != nil {
+    _write_err185 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err175 == nil && err2 != nil {
-    _write_err175 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err185 == nil && err2 != nil {
+    _write_err185 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err175 == nil && err2 != nil {
-    _write_err175 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err185 == nil && err2 != nil {
+    _write_err185 = thrift.WrapTException(err2)
   }
-  if _write_err175 != nil {
-    return false, thrift.WrapTException(_write_err175)
+  if _write_err185 != nil {
+    return false, thrift.WrapTException(_write_err185)
   }
   return true, err
 }
@@ -4536,7 +4790,7 @@ type funServantProcessorMgFindOne struct {
 }
 
 func (p *funServantProcessorMgFindOne) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err177 error
+  var _write_err187 error
   args := FunServantMgFindOneArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4586,21 +4840,21 @@ func (p *funServantProcessorMgFindOne) Process(ctx context.Context, seqId int32,
       if errors.Is(err2, thrift.ErrAbandonRequest) {
         return false, thrift.WrapTException(err2)
       }
-      _exc178 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_one: " + err2.Error())
+      _exc188 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_one: " + err2.Error())
       if err2 := oprot.WriteMessageBegin(ctx, "mg_find_one", thrift.EXCEPTION, seqId); err2 != nil {
-        _write_err177 = thrift.WrapTException(err2)
+        _write_err187 = thrift.WrapTException(err2)
       }
-      if err2 := _exc178.Write(ctx, oprot); _write_err177 == nil && err2 != nil {
-        _write_err177 = thrift.WrapTException(err2)
+      if err2 := _exc188.Write(ctx, oprot); _write_err187 == nil && err2 != nil {
+        _write_err187 = thrift.WrapTException(err2)
       }
-      if err2 := oprot.WriteMessageEnd(ctx); _write_err177 == nil && err2 != nil {
-        _write_err177 = thrift.WrapTException(err2)
+      if err2 := oprot.WriteMessageEnd(ctx); _write_err187 == nil && err2 != nil {
+        _write_err187 = thrift.WrapTException(err2)
       }
-      if err2 := oprot.Flush(ctx); _write_err177 == nil && err2 != nil {
-        _write_err177 = thrift.WrapTException(err2)
+      if err2 := oprot.Flush(ctx); _write_err187 == nil && err2 != nil {
+        _write_err187 = thrift.WrapTException(err2)
       }
-      if _write_err177 != nil {
-        return false, thrift.WrapTException(_write_err177)
+      if _write_err187 != nil {
+        return false, thrift.WrapTException(_write_err187)
       }
       return true, err
     }
@@ -4609,19 +4863,19 @@ func (p *funServantProcessorMgFindOne) Process(ctx context.Context, seqId int32,
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_find_one", thrift.REPLY, seqId); err2 != nil {
-    _write_err177 = thrift.WrapTException(err2)
+    _write_err187 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err177 == nil && err2 != nil {
-    _write_err177 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err187 == nil && err2 != nil {
+    _write_err187 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err177 == nil && err2 != nil {
-    _write_err177 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err187 == nil && err2 != nil {
+    _write_err187 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err177 == nil && err2 != nil {
-    _write_err177 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err187 == nil && err2 != nil {
+    _write_err187 = thrift.WrapTException(err2)
   }
-  if _write_err177 != nil {
-    return false, thrift.WrapTException(_write_err177)
+  if _write_err187 != nil {
+    return false, thrift.WrapTException(_write_err187)
   }
   return true, err
 }
@@ -4631,7 +4885,7 @@ type funServantProcessorMgFindAll struct {
 }
 
 func (p *funServantProcessorMgFindAll) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err179 error
+  var _write_err189 error
   args := FunServantMgFindAllArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4677,21 +4931,21 @@ func (p *funServantProcessorMgFindAll) Process(ctx context.Context, seqId int32,
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc180 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_all: " + err2.Error())
+    _exc190 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_all: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_find_all", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err179 = thrift.WrapTException(err2)
+      _write_err189 = thrift.WrapTException(err2)
     }
-    if err2 := _exc180.Write(ctx, oprot); _write_err179 == nil && err2 != nil {
-      _write_err179 = thrift.WrapTException(err2)
+    if err2 := _exc190.Write(ctx, oprot); _write_err189 == nil && err2 != nil {
+      _write_err189 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err179 == nil && err2 != nil {
-      _write_err179 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err189 == nil && err2 != nil {
+      _write_err189 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err179 == nil && err2 != nil {
-      _write_err179 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err189 == nil && err2 != nil {
+      _write_err189 = thrift.WrapTException(err2)
     }
-    if _write_err179 != nil {
-      return false, thrift.WrapTException(_write_err179)
+    if _write_err189 != nil {
+      return false, thrift.WrapTException(_write_err189)
     }
     return true, err
   } else {
@@ -4699,19 +4953,19 @@ func (p *funServantProcessorMgFindAll) Process(ctx context.Context, seqId int32,
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_find_all", thrift.REPLY, seqId); err2 != nil {
-    _write_err179 = thrift.WrapTException(err2)
+    _write_err189 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err179 == nil && err2 != nil {
-    _write_err179 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err189 == nil && err2 != nil {
+    _write_err189 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err179 == nil && err2 != nil {
-    _write_err179 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err189 == nil && err2 != nil {
+    _write_err189 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err179 == nil && err2 != nil {
-    _write_err179 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err189 == nil && err2 != nil {
+    _write_err189 = thrift.WrapTException(err2)
   }
-  if _write_err179 != nil {
-    return false, thrift.WrapTException(_write_err179)
+  if _write_err189 != nil {
+    return false, thrift.WrapTException(_write_err189)
   }
   return true, err
 }
@@ -4721,7 +4975,7 @@ type funServantProcessorMgFindID struct {
 }
 
 func (p *funServantProcessorMgFindID) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err181 error
+  var _write_err191 error
   args := FunServantMgFindIDArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4767,21 +5021,21 @@ func (p *funServantProcessorMgFindID) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc182 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_id: " + err2.Error())
+    _exc192 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_id: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_find_id", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err181 = thrift.WrapTException(err2)
+      _write_err191 = thrift.WrapTException(err2)
     }
-    if err2 := _exc182.Write(ctx, oprot); _write_err181 == nil && err2 != nil {
-      _write_err181 = thrift.WrapTException(err2)
+    if err2 := _exc192.Write(ctx, oprot); _write_err191 == nil && err2 != nil {
+      _write_err191 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err181 == nil && err2 != nil {
-      _write_err181 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err191 == nil && err2 != nil {
+      _write_err191 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err181 == nil && err2 != nil {
-      _write_err181 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err191 == nil && err2 != nil {
+      _write_err191 = thrift.WrapTException(err2)
     }
-    if _write_err181 != nil {
-      return false, thrift.WrapTException(_write_err181)
+    if _write_err191 != nil {
+      return false, thrift.WrapTException(_write_err191)
     }
     return true, err
   } else {
@@ -4789,19 +5043,19 @@ func (p *funServantProcessorMgFindID) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_find_id", thrift.REPLY, seqId); err2 != nil {
-    _write_err181 = thrift.WrapTException(err2)
+    _write_err191 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err181 == nil && err2 != nil {
-    _write_err181 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err191 == nil && err2 != nil {
+    _write_err191 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err181 == nil && err2 != nil {
-    _write_err181 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err191 == nil && err2 != nil {
+    _write_err191 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err181 == nil && err2 != nil {
-    _write_err181 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err191 == nil && err2 != nil {
+    _write_err191 = thrift.WrapTException(err2)
   }
-  if _write_err181 != nil {
-    return false, thrift.WrapTException(_write_err181)
+  if _write_err191 != nil {
+    return false, thrift.WrapTException(_write_err191)
   }
   return true, err
 }
@@ -4811,7 +5065,7 @@ type funServantProcessorMgCount struct {
 }
 
 func (p *funServantProcessorMgCount) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err183 error
+  var _write_err193 error
   args := FunServantMgCountArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4857,21 +5111,21 @@ func (p *funServantProcessorMgCount) Process(ctx context.Context, seqId int32, i
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc184 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_count: " + err2.Error())
+    _exc194 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_count: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_count", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err183 = thrift.WrapTException(err2)
+      _write_err193 = thrift.WrapTException(err2)
     }
-    if err2 := _exc184.Write(ctx, oprot); _write_err183 == nil && err2 != nil {
-      _write_err183 = thrift.WrapTException(err2)
+    if err2 := _exc194.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
+      _write_err193 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err183 == nil && err2 != nil {
-      _write_err183 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
+      _write_err193 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err183 == nil && err2 != nil {
-      _write_err183 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
+      _write_err193 = thrift.WrapTException(err2)
     }
-    if _write_err183 != nil {
-      return false, thrift.WrapTException(_write_err183)
+    if _write_err193 != nil {
+      return false, thrift.WrapTException(_write_err193)
     }
     return true, err
   } else {
@@ -4879,19 +5133,19 @@ func (p *funServantProcessorMgCount) Process(ctx context.Context, seqId int32, i
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_count", thrift.REPLY, seqId); err2 != nil {
-    _write_err183 = thrift.WrapTException(err2)
+    _write_err193 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err183 == nil && err2 != nil {
-    _write_err183 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
+    _write_err193 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err183 == nil && err2 != nil {
-    _write_err183 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
+    _write_err193 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err183 == nil && err2 != nil {
-    _write_err183 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
+    _write_err193 = thrift.WrapTException(err2)
   }
-  if _write_err183 != nil {
-    return false, thrift.WrapTException(_write_err183)
+  if _write_err193 != nil {
+    return false, thrift.WrapTException(_write_err193)
   }
   return true, err
 }
@@ -4901,7 +5155,7 @@ type funServantProcessorMgUpdate struct {
 }
 
 func (p *funServantProcessorMgUpdate) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err185 error
+  var _write_err195 error
   args := FunServantMgUpdateArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -4947,21 +5201,21 @@ func (p *funServantProcessorMgUpdate) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc186 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_update: " + err2.Error())
+    _exc196 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_update: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_update", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err185 = thrift.WrapTException(err2)
+      _write_err195 = thrift.WrapTException(err2)
     }
-    if err2 := _exc186.Write(ctx, oprot); _write_err185 == nil && err2 != nil {
-      _write_err185 = thrift.WrapTException(err2)
+    if err2 := _exc196.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
+      _write_err195 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err185 == nil && err2 != nil {
-      _write_err185 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
+      _write_err195 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err185 == nil && err2 != nil {
-      _write_err185 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
+      _write_err195 = thrift.WrapTException(err2)
     }
-    if _write_err185 != nil {
-      return false, thrift.WrapTException(_write_err185)
+    if _write_err195 != nil {
+      return false, thrift.WrapTException(_write_err195)
     }
     return true, err
   } else {
@@ -4969,19 +5223,19 @@ func (p *funServantProcessorMgUpdate) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_update", thrift.REPLY, seqId); err2 != nil {
-    _write_err185 = thrift.WrapTException(err2)
+    _write_err195 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err185 == nil && err2 != nil {
-    _write_err185 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
+    _write_err195 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err185 == nil && err2 != nil {
-    _write_err185 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
+    _write_err195 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err185 == nil && err2 != nil {
-    _write_err185 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
+    _write_err195 = thrift.WrapTException(err2)
   }
-  if _write_err185 != nil {
-    return false, thrift.WrapTException(_write_err185)
+  if _write_err195 != nil {
+    return false, thrift.WrapTException(_write_err195)
   }
   return true, err
 }
@@ -4991,7 +5245,7 @@ type funServantProcessorMgUpdateID struct {
 }
 
 func (p *funServantProcessorMgUpdateID) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err187 error
+  var _write_err197 error
   args := FunServantMgUpdateIDArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5037,21 +5291,21 @@ func (p *funServantProcessorMgUpdateID) Process(ctx context.Context, seqId int32
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc188 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_update_id: " + err2.Error())
+    _exc198 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_update_id: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_update_id", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err187 = thrift.WrapTException(err2)
+      _write_err197 = thrift.WrapTException(err2)
     }
-    if err2 := _exc188.Write(ctx, oprot); _write_err187 == nil && err2 != nil {
-      _write_err187 = thrift.WrapTException(err2)
+    if err2 := _exc198.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
+      _write_err197 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err187 == nil && err2 != nil {
-      _write_err187 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
+      _write_err197 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err187 == nil && err2 != nil {
-      _write_err187 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
+      _write_err197 = thrift.WrapTException(err2)
     }
-    if _write_err187 != nil {
-      return false, thrift.WrapTException(_write_err187)
+    if _write_err197 != nil {
+      return false, thrift.WrapTException(_write_err197)
     }
     return true, err
   } else {
@@ -5059,19 +5313,19 @@ func (p *funServantProcessorMgUpdateID) Process(ctx context.Context, seqId int32
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_update_id", thrift.REPLY, seqId); err2 != nil {
-    _write_err187 = thrift.WrapTException(err2)
+    _write_err197 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err187 == nil && err2 != nil {
-    _write_err187 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
+    _write_err197 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err187 == nil && err2 != nil {
-    _write_err187 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
+    _write_err197 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err187 == nil && err2 != nil {
-    _write_err187 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
+    _write_err197 = thrift.WrapTException(err2)
   }
-  if _write_err187 != nil {
-    return false, thrift.WrapTException(_write_err187)
+  if _write_err197 != nil {
+    return false, thrift.WrapTException(_write_err197)
   }
   return true, err
 }
@@ -5081,7 +5335,7 @@ type funServantProcessorMgUpsert struct {
 }
 
 func (p *funServantProcessorMgUpsert) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err189 error
+  var _write_err199 error
   args := FunServantMgUpsertArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5127,21 +5381,21 @@ func (p *funServantProcessorMgUpsert) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc190 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_upsert: " + err2.Error())
+    _exc200 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_upsert: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_upsert", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err189 = thrift.WrapTException(err2)
+      _write_err199 = thrift.WrapTException(err2)
     }
-    if err2 := _exc190.Write(ctx, oprot); _write_err189 == nil && err2 != nil {
-      _write_err189 = thrift.WrapTException(err2)
+    if err2 := _exc200.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
+      _write_err199 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err189 == nil && err2 != nil {
-      _write_err189 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
+      _write_err199 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err189 == nil && err2 != nil {
-      _write_err189 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
+      _write_err199 = thrift.WrapTException(err2)
     }
-    if _write_err189 != nil {
-      return false, thrift.WrapTException(_write_err189)
+    if _write_err199 != nil {
+      return false, thrift.WrapTException(_write_err199)
     }
     return true, err
   } else {
@@ -5149,19 +5403,19 @@ func (p *funServantProcessorMgUpsert) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_upsert", thrift.REPLY, seqId); err2 != nil {
-    _write_err189 = thrift.WrapTException(err2)
+    _write_err199 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err189 == nil && err2 != nil {
-    _write_err189 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
+    _write_err199 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err189 == nil && err2 != nil {
-    _write_err189 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
+    _write_err199 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err189 == nil && err2 != nil {
-    _write_err189 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
+    _write_err199 = thrift.WrapTException(err2)
   }
-  if _write_err189 != nil {
-    return false, thrift.WrapTException(_write_err189)
+  if _write_err199 != nil {
+    return false, thrift.WrapTException(_write_err199)
   }
   return true, err
 }
@@ -5171,7 +5425,7 @@ type funServantProcessorMgUpsertID struct {
 }
 
 func (p *funServantProcessorMgUpsertID) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err191 error
+  var _write_err201 error
   args := FunServantMgUpsertIDArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5217,21 +5471,21 @@ func (p *funServantProcessorMgUpsertID) Process(ctx context.Context, seqId int32
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc192 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_upsert_id: " + err2.Error())
+    _exc202 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_upsert_id: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_upsert_id", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err191 = thrift.WrapTException(err2)
+      _write_err201 = thrift.WrapTException(err2)
     }
-    if err2 := _exc192.Write(ctx, oprot); _write_err191 == nil && err2 != nil {
-      _write_err191 = thrift.WrapTException(err2)
+    if err2 := _exc202.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
+      _write_err201 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err191 == nil && err2 != nil {
-      _write_err191 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
+      _write_err201 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err191 == nil && err2 != nil {
-      _write_err191 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
+      _write_err201 = thrift.WrapTException(err2)
     }
-    if _write_err191 != nil {
-      return false, thrift.WrapTException(_write_err191)
+    if _write_err201 != nil {
+      return false, thrift.WrapTException(_write_err201)
     }
     return true, err
   } else {
@@ -5239,19 +5493,19 @@ func (p *funServantProcessorMgUpsertID) Process(ctx context.Context, seqId int32
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_upsert_id", thrift.REPLY, seqId); err2 != nil {
-    _write_err191 = thrift.WrapTException(err2)
+    _write_err201 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err191 == nil && err2 != nil {
-    _write_err191 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
+    _write_err201 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err191 == nil && err2 != nil {
-    _write_err191 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
+    _write_err201 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err191 == nil && err2 != nil {
-    _write_err191 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
+    _write_err201 = thrift.WrapTException(err2)
   }
-  if _write_err191 != nil {
-    return false, thrift.WrapTException(_write_err191)
+  if _write_err201 != nil {
+    return false, thrift.WrapTException(_write_err201)
   }
   return true, err
 }
@@ -5261,7 +5515,7 @@ type funServantProcessorMgInsert struct {
 }
 
 func (p *funServantProcessorMgInsert) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err193 error
+  var _write_err203 error
   args := FunServantMgInsertArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5307,21 +5561,21 @@ func (p *funServantProcessorMgInsert) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc194 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_insert: " + err2.Error())
+    _exc204 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_insert: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_insert", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err193 = thrift.WrapTException(err2)
+      _write_err203 = thrift.WrapTException(err2)
     }
-    if err2 := _exc194.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
-      _write_err193 = thrift.WrapTException(err2)
+    if err2 := _exc204.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
+      _write_err203 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
-      _write_err193 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
+      _write_err203 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
-      _write_err193 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
+      _write_err203 = thrift.WrapTException(err2)
     }
-    if _write_err193 != nil {
-      return false, thrift.WrapTException(_write_err193)
+    if _write_err203 != nil {
+      return false, thrift.WrapTException(_write_err203)
     }
     return true, err
   } else {
@@ -5329,19 +5583,19 @@ func (p *funServantProcessorMgInsert) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_insert", thrift.REPLY, seqId); err2 != nil {
-    _write_err193 = thrift.WrapTException(err2)
+    _write_err203 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err193 == nil && err2 != nil {
-    _write_err193 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
+    _write_err203 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err193 == nil && err2 != nil {
-    _write_err193 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
+    _write_err203 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err193 == nil && err2 != nil {
-    _write_err193 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
+    _write_err203 = thrift.WrapTException(err2)
   }
-  if _write_err193 != nil {
-    return false, thrift.WrapTException(_write_err193)
+  if _write_err203 != nil {
+    return false, thrift.WrapTException(_write_err203)
   }
   return true, err
 }
@@ -5351,7 +5605,7 @@ type funServantProcessorMgInserts struct {
 }
 
 func (p *funServantProcessorMgInserts) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err195 error
+  var _write_err205 error
   args := FunServantMgInsertsArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5397,21 +5651,21 @@ func (p *funServantProcessorMgInserts) Process(ctx context.Context, seqId int32,
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc196 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_inserts: " + err2.Error())
+    _exc206 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_inserts: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_inserts", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err195 = thrift.WrapTException(err2)
+      _write_err205 = thrift.WrapTException(err2)
     }
-    if err2 := _exc196.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
-      _write_err195 = thrift.WrapTException(err2)
+    if err2 := _exc206.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
+      _write_err205 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
-      _write_err195 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
+      _write_err205 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
-      _write_err195 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
+      _write_err205 = thrift.WrapTException(err2)
     }
-    if _write_err195 != nil {
-      return false, thrift.WrapTException(_write_err195)
+    if _write_err205 != nil {
+      return false, thrift.WrapTException(_write_err205)
     }
     return true, err
   } else {
@@ -5419,19 +5673,19 @@ func (p *funServantProcessorMgInserts) Process(ctx context.Context, seqId int32,
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_inserts", thrift.REPLY, seqId); err2 != nil {
-    _write_err195 = thrift.WrapTException(err2)
+    _write_err205 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err195 == nil && err2 != nil {
-    _write_err195 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
+    _write_err205 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err195 == nil && err2 != nil {
-    _write_err195 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
+    _write_err205 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err195 == nil && err2 != nil {
-    _write_err195 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
+    _write_err205 = thrift.WrapTException(err2)
   }
-  if _write_err195 != nil {
-    return false, thrift.WrapTException(_write_err195)
+  if _write_err205 != nil {
+    return false, thrift.WrapTException(_write_err205)
   }
   return true, err
 }
@@ -5441,7 +5695,7 @@ type funServantProcessorMgDelete struct {
 }
 
 func (p *funServantProcessorMgDelete) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err197 error
+  var _write_err207 error
   args := FunServantMgDeleteArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5487,21 +5741,21 @@ func (p *funServantProcessorMgDelete) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc198 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_delete: " + err2.Error())
+    _exc208 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_delete: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_delete", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err197 = thrift.WrapTException(err2)
+      _write_err207 = thrift.WrapTException(err2)
     }
-    if err2 := _exc198.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
-      _write_err197 = thrift.WrapTException(err2)
+    if err2 := _exc208.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
+      _write_err207 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
-      _write_err197 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
+      _write_err207 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
-      _write_err197 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
+      _write_err207 = thrift.WrapTException(err2)
     }
-    if _write_err197 != nil {
-      return false, thrift.WrapTException(_write_err197)
+    if _write_err207 != nil {
+      return false, thrift.WrapTException(_write_err207)
     }
     return true, err
   } else {
@@ -5509,19 +5763,19 @@ func (p *funServantProcessorMgDelete) Process(ctx context.Context, seqId int32, 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_delete", thrift.REPLY, seqId); err2 != nil {
-    _write_err197 = thrift.WrapTException(err2)
+    _write_err207 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err197 == nil && err2 != nil {
-    _write_err197 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
+    _write_err207 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err197 == nil && err2 != nil {
-    _write_err197 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
+    _write_err207 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err197 == nil && err2 != nil {
-    _write_err197 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
+    _write_err207 = thrift.WrapTException(err2)
   }
-  if _write_err197 != nil {
-    return false, thrift.WrapTException(_write_err197)
+  if _write_err207 != nil {
+    return false, thrift.WrapTException(_write_err207)
   }
   return true, err
 }
@@ -5531,7 +5785,7 @@ type funServantProcessorMgFindAndModify struct {
 }
 
 func (p *funServantProcessorMgFindAndModify) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err199 error
+  var _write_err209 error
   args := FunServantMgFindAndModifyArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5577,21 +5831,21 @@ func (p *funServantProcessorMgFindAndModify) Process(ctx context.Context, seqId 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc200 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_and_modify: " + err2.Error())
+    _exc210 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing mg_find_and_modify: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "mg_find_and_modify", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err199 = thrift.WrapTException(err2)
+      _write_err209 = thrift.WrapTException(err2)
     }
-    if err2 := _exc200.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
-      _write_err199 = thrift.WrapTException(err2)
+    if err2 := _exc210.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
+      _write_err209 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
-      _write_err199 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
+      _write_err209 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
-      _write_err199 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
+      _write_err209 = thrift.WrapTException(err2)
     }
-    if _write_err199 != nil {
-      return false, thrift.WrapTException(_write_err199)
+    if _write_err209 != nil {
+      return false, thrift.WrapTException(_write_err209)
     }
     return true, err
   } else {
@@ -5599,19 +5853,19 @@ func (p *funServantProcessorMgFindAndModify) Process(ctx context.Context, seqId 
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "mg_find_and_modify", thrift.REPLY, seqId); err2 != nil {
-    _write_err199 = thrift.WrapTException(err2)
+    _write_err209 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err199 == nil && err2 != nil {
-    _write_err199 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
+    _write_err209 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err199 == nil && err2 != nil {
-    _write_err199 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
+    _write_err209 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err199 == nil && err2 != nil {
-    _write_err199 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
+    _write_err209 = thrift.WrapTException(err2)
   }
-  if _write_err199 != nil {
-    return false, thrift.WrapTException(_write_err199)
+  if _write_err209 != nil {
+    return false, thrift.WrapTException(_write_err209)
   }
   return true, err
 }
@@ -5621,7 +5875,7 @@ type funServantProcessorMyBulkExec struct {
 }
 
 func (p *funServantProcessorMyBulkExec) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err201 error
+  var _write_err211 error
   args := FunServantMyBulkExecArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5667,21 +5921,21 @@ func (p *funServantProcessorMyBulkExec) Process(ctx context.Context, seqId int32
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc202 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_bulk_exec: " + err2.Error())
+    _exc212 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_bulk_exec: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "my_bulk_exec", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err201 = thrift.WrapTException(err2)
+      _write_err211 = thrift.WrapTException(err2)
     }
-    if err2 := _exc202.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
-      _write_err201 = thrift.WrapTException(err2)
+    if err2 := _exc212.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
+      _write_err211 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
-      _write_err201 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
+      _write_err211 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
-      _write_err201 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
+      _write_err211 = thrift.WrapTException(err2)
     }
-    if _write_err201 != nil {
-      return false, thrift.WrapTException(_write_err201)
+    if _write_err211 != nil {
+      return false, thrift.WrapTException(_write_err211)
     }
     return true, err
   } else {
@@ -5689,19 +5943,19 @@ func (p *funServantProcessorMyBulkExec) Process(ctx context.Context, seqId int32
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "my_bulk_exec", thrift.REPLY, seqId); err2 != nil {
-    _write_err201 = thrift.WrapTException(err2)
+    _write_err211 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err201 == nil && err2 != nil {
-    _write_err201 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
+    _write_err211 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err201 == nil && err2 != nil {
-    _write_err201 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
+    _write_err211 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err201 == nil && err2 != nil {
-    _write_err201 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
+    _write_err211 = thrift.WrapTException(err2)
   }
-  if _write_err201 != nil {
-    return false, thrift.WrapTException(_write_err201)
+  if _write_err211 != nil {
+    return false, thrift.WrapTException(_write_err211)
   }
   return true, err
 }
@@ -5711,7 +5965,7 @@ type funServantProcessorMyQuery struct {
 }
 
 func (p *funServantProcessorMyQuery) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err203 error
+  var _write_err213 error
   args := FunServantMyQueryArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5757,21 +6011,21 @@ func (p *funServantProcessorMyQuery) Process(ctx context.Context, seqId int32, i
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc204 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_query: " + err2.Error())
+    _exc214 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_query: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "my_query", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err203 = thrift.WrapTException(err2)
+      _write_err213 = thrift.WrapTException(err2)
     }
-    if err2 := _exc204.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
-      _write_err203 = thrift.WrapTException(err2)
+    if err2 := _exc214.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
+      _write_err213 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
-      _write_err203 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
+      _write_err213 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
-      _write_err203 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
+      _write_err213 = thrift.WrapTException(err2)
     }
-    if _write_err203 != nil {
-      return false, thrift.WrapTException(_write_err203)
+    if _write_err213 != nil {
+      return false, thrift.WrapTException(_write_err213)
     }
     return true, err
   } else {
@@ -5779,19 +6033,19 @@ func (p *funServantProcessorMyQuery) Process(ctx context.Context, seqId int32, i
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "my_query", thrift.REPLY, seqId); err2 != nil {
-    _write_err203 = thrift.WrapTException(err2)
+    _write_err213 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err203 == nil && err2 != nil {
-    _write_err203 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
+    _write_err213 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err203 == nil && err2 != nil {
-    _write_err203 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
+    _write_err213 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err203 == nil && err2 != nil {
-    _write_err203 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
+    _write_err213 = thrift.WrapTException(err2)
   }
-  if _write_err203 != nil {
-    return false, thrift.WrapTException(_write_err203)
+  if _write_err213 != nil {
+    return false, thrift.WrapTException(_write_err213)
   }
   return true, err
 }
@@ -5801,7 +6055,7 @@ type funServantProcessorMyQueryShards struct {
 }
 
 func (p *funServantProcessorMyQueryShards) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err205 error
+  var _write_err215 error
   args := FunServantMyQueryShardsArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5847,21 +6101,21 @@ func (p *funServantProcessorMyQueryShards) Process(ctx context.Context, seqId in
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc206 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_query_shards: " + err2.Error())
+    _exc216 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_query_shards: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "my_query_shards", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err205 = thrift.WrapTException(err2)
+      _write_err215 = thrift.WrapTException(err2)
     }
-    if err2 := _exc206.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
-      _write_err205 = thrift.WrapTException(err2)
+    if err2 := _exc216.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
+      _write_err215 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
-      _write_err205 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
+      _write_err215 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
-      _write_err205 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
+      _write_err215 = thrift.WrapTException(err2)
     }
-    if _write_err205 != nil {
-      return false, thrift.WrapTException(_write_err205)
+    if _write_err215 != nil {
+      return false, thrift.WrapTException(_write_err215)
     }
     return true, err
   } else {
@@ -5869,19 +6123,19 @@ func (p *funServantProcessorMyQueryShards) Process(ctx context.Context, seqId in
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "my_query_shards", thrift.REPLY, seqId); err2 != nil {
-    _write_err205 = thrift.WrapTException(err2)
+    _write_err215 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err205 == nil && err2 != nil {
-    _write_err205 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
+    _write_err215 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err205 == nil && err2 != nil {
-    _write_err205 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
+    _write_err215 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err205 == nil && err2 != nil {
-    _write_err205 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
+    _write_err215 = thrift.WrapTException(err2)
   }
-  if _write_err205 != nil {
-    return false, thrift.WrapTException(_write_err205)
+  if _write_err215 != nil {
+    return false, thrift.WrapTException(_write_err215)
   }
   return true, err
 }
@@ -5891,7 +6145,7 @@ type funServantProcessorMyMerge struct {
 }
 
 func (p *funServantProcessorMyMerge) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err207 error
+  var _write_err217 error
   args := FunServantMyMergeArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -5937,21 +6191,21 @@ func (p *funServantProcessorMyMerge) Process(ctx context.Context, seqId int32, i
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc208 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_merge: " + err2.Error())
+    _exc218 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_merge: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "my_merge", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err207 = thrift.WrapTException(err2)
+      _write_err217 = thrift.WrapTException(err2)
     }
-    if err2 := _exc208.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
-      _write_err207 = thrift.WrapTException(err2)
+    if err2 := _exc218.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
+      _write_err217 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
-      _write_err207 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
+      _write_err217 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
-      _write_err207 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
+      _write_err217 = thrift.WrapTException(err2)
     }
-    if _write_err207 != nil {
-      return false, thrift.WrapTException(_write_err207)
+    if _write_err217 != nil {
+      return false, thrift.WrapTException(_write_err217)
     }
     return true, err
   } else {
@@ -5959,19 +6213,19 @@ func (p *funServantProcessorMyMerge) Process(ctx context.Context, seqId int32, i
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "my_merge", thrift.REPLY, seqId); err2 != nil {
-    _write_err207 = thrift.WrapTException(err2)
+    _write_err217 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err207 == nil && err2 != nil {
-    _write_err207 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
+    _write_err217 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err207 == nil && err2 != nil {
-    _write_err207 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
+    _write_err217 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err207 == nil && err2 != nil {
-    _write_err207 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
+    _write_err217 = thrift.WrapTException(err2)
   }
-  if _write_err207 != nil {
-    return false, thrift.WrapTException(_write_err207)
+  if _write_err217 != nil {
+    return false, thrift.WrapTException(_write_err217)
   }
   return true, err
 }
@@ -5981,7 +6235,7 @@ type funServantProcessorMyEvict struct {
 }
 
 func (p *funServantProcessorMyEvict) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err209 error
+  var _write_err219 error
   args := FunServantMyEvictArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -6027,39 +6281,39 @@ func (p *funServantProcessorMyEvict) Process(ctx context.Context, seqId int32, i
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc210 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_evict: " + err2.Error())
+    _exc220 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing my_evict: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "my_evict", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err209 = thrift.WrapTException(err2)
+      _write_err219 = thrift.WrapTException(err2)
     }
-    if err2 := _exc210.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
-      _write_err209 = thrift.WrapTException(err2)
+    if err2 := _exc220.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
+      _write_err219 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
-      _write_err209 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
+      _write_err219 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
-      _write_err209 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
+      _write_err219 = thrift.WrapTException(err2)
     }
-    if _write_err209 != nil {
-      return false, thrift.WrapTException(_write_err209)
+    if _write_err219 != nil {
+      return false, thrift.WrapTException(_write_err219)
     }
     return true, err
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "my_evict", thrift.REPLY, seqId); err2 != nil {
-    _write_err209 = thrift.WrapTException(err2)
+    _write_err219 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err209 == nil && err2 != nil {
-    _write_err209 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
+    _write_err219 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err209 == nil && err2 != nil {
-    _write_err209 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
+    _write_err219 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err209 == nil && err2 != nil {
-    _write_err209 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
+    _write_err219 = thrift.WrapTException(err2)
   }
-  if _write_err209 != nil {
-    return false, thrift.WrapTException(_write_err209)
+  if _write_err219 != nil {
+    return false, thrift.WrapTException(_write_err219)
   }
   return true, err
 }
@@ -6069,7 +6323,7 @@ type funServantProcessorCbDel struct {
 }
 
 func (p *funServantProcessorCbDel) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err211 error
+  var _write_err221 error
   args := FunServantCbDelArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -6115,21 +6369,21 @@ func (p *funServantProcessorCbDel) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc212 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_del: " + err2.Error())
+    _exc222 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_del: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "cb_del", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err211 = thrift.WrapTException(err2)
+      _write_err221 = thrift.WrapTException(err2)
     }
-    if err2 := _exc212.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
-      _write_err211 = thrift.WrapTException(err2)
+    if err2 := _exc222.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
+      _write_err221 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
-      _write_err211 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
+      _write_err221 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
-      _write_err211 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
+      _write_err221 = thrift.WrapTException(err2)
     }
-    if _write_err211 != nil {
-      return false, thrift.WrapTException(_write_err211)
+    if _write_err221 != nil {
+      return false, thrift.WrapTException(_write_err221)
     }
     return true, err
   } else {
@@ -6137,19 +6391,19 @@ func (p *funServantProcessorCbDel) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "cb_del", thrift.REPLY, seqId); err2 != nil {
-    _write_err211 = thrift.WrapTException(err2)
+    _write_err221 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err211 == nil && err2 != nil {
-    _write_err211 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
+    _write_err221 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err211 == nil && err2 != nil {
-    _write_err211 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
+    _write_err221 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err211 == nil && err2 != nil {
-    _write_err211 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
+    _write_err221 = thrift.WrapTException(err2)
   }
-  if _write_err211 != nil {
-    return false, thrift.WrapTException(_write_err211)
+  if _write_err221 != nil {
+    return false, thrift.WrapTException(_write_err221)
   }
   return true, err
 }
@@ -6159,7 +6413,7 @@ type funServantProcessorCbAppend struct {
 }
 
 func (p *funServantProcessorCbAppend) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err213 error
+  var _write_err223 error
   args := FunServantCbAppendArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -6205,39 +6459,39 @@ func (p *funServantProcessorCbAppend) Process(ctx context.Context, seqId int32, 
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc214 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_append: " + err2.Error())
+    _exc224 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_append: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "cb_append", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err213 = thrift.WrapTException(err2)
+      _write_err223 = thrift.WrapTException(err2)
     }
-    if err2 := _exc214.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
-      _write_err213 = thrift.WrapTException(err2)
+    if err2 := _exc224.Write(ctx, oprot); _write_err223 == nil && err2 != nil {
+      _write_err223 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
-      _write_err213 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err223 == nil && err2 != nil {
+      _write_err223 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
-      _write_err213 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err223 == nil && err2 != nil {
+      _write_err223 = thrift.WrapTException(err2)
     }
-    if _write_err213 != nil {
-      return false, thrift.WrapTException(_write_err213)
+    if _write_err223 != nil {
+      return false, thrift.WrapTException(_write_err223)
     }
     return true, err
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "cb_append", thrift.REPLY, seqId); err2 != nil {
-    _write_err213 = thrift.WrapTException(err2)
+    _write_err223 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err213 == nil && err2 != nil {
-    _write_err213 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err223 == nil && err2 != nil {
+    _write_err223 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err213 == nil && err2 != nil {
-    _write_err213 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err223 == nil && err2 != nil {
+    _write_err223 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err213 == nil && err2 != nil {
-    _write_err213 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err223 == nil && err2 != nil {
+    _write_err223 = thrift.WrapTException(err2)
   }
-  if _write_err213 != nil {
-    return false, thrift.WrapTException(_write_err213)
+  if _write_err223 != nil {
+    return false, thrift.WrapTException(_write_err223)
   }
   return true, err
 }
@@ -6247,7 +6501,7 @@ type funServantProcessorCbAdd struct {
 }
 
 func (p *funServantProcessorCbAdd) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err215 error
+  var _write_err225 error
   args := FunServantCbAddArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -6293,21 +6547,21 @@ func (p *funServantProcessorCbAdd) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc216 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_add: " + err2.Error())
+    _exc226 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_add: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "cb_add", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err215 = thrift.WrapTException(err2)
+      _write_err225 = thrift.WrapTException(err2)
     }
-    if err2 := _exc216.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
-      _write_err215 = thrift.WrapTException(err2)
+    if err2 := _exc226.Write(ctx, oprot); _write_err225 == nil && err2 != nil {
+      _write_err225 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
-      _write_err215 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err225 == nil && err2 != nil {
+      _write_err225 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
-      _write_err215 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err225 == nil && err2 != nil {
+      _write_err225 = thrift.WrapTException(err2)
     }
-    if _write_err215 != nil {
-      return false, thrift.WrapTException(_write_err215)
+    if _write_err225 != nil {
+      return false, thrift.WrapTException(_write_err225)
     }
     return true, err
   } else {
@@ -6315,19 +6569,19 @@ func (p *funServantProcessorCbAdd) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "cb_add", thrift.REPLY, seqId); err2 != nil {
-    _write_err215 = thrift.WrapTException(err2)
+    _write_err225 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err215 == nil && err2 != nil {
-    _write_err215 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err225 == nil && err2 != nil {
+    _write_err225 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err215 == nil && err2 != nil {
-    _write_err215 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err225 == nil && err2 != nil {
+    _write_err225 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err215 == nil && err2 != nil {
-    _write_err215 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err225 == nil && err2 != nil {
+    _write_err225 = thrift.WrapTException(err2)
   }
-  if _write_err215 != nil {
-    return false, thrift.WrapTException(_write_err215)
+  if _write_err225 != nil {
+    return false, thrift.WrapTException(_write_err225)
   }
   return true, err
 }
@@ -6337,7 +6591,7 @@ type funServantProcessorCbSet struct {
 }
 
 func (p *funServantProcessorCbSet) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err217 error
+  var _write_err227 error
   args := FunServantCbSetArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -6383,39 +6637,39 @@ func (p *funServantProcessorCbSet) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc218 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_set: " + err2.Error())
+    _exc228 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_set: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "cb_set", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err217 = thrift.WrapTException(err2)
+      _write_err227 = thrift.WrapTException(err2)
     }
-    if err2 := _exc218.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
-      _write_err217 = thrift.WrapTException(err2)
+    if err2 := _exc228.Write(ctx, oprot); _write_err227 == nil && err2 != nil {
+      _write_err227 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
-      _write_err217 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err227 == nil && err2 != nil {
+      _write_err227 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
-      _write_err217 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err227 == nil && err2 != nil {
+      _write_err227 = thrift.WrapTException(err2)
     }
-    if _write_err217 != nil {
-      return false, thrift.WrapTException(_write_err217)
+    if _write_err227 != nil {
+      return false, thrift.WrapTException(_write_err227)
     }
     return true, err
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "cb_set", thrift.REPLY, seqId); err2 != nil {
-    _write_err217 = thrift.WrapTException(err2)
+    _write_err227 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err217 == nil && err2 != nil {
-    _write_err217 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err227 == nil && err2 != nil {
+    _write_err227 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err217 == nil && err2 != nil {
-    _write_err217 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err227 == nil && err2 != nil {
+    _write_err227 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err217 == nil && err2 != nil {
-    _write_err217 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err227 == nil && err2 != nil {
+    _write_err227 = thrift.WrapTException(err2)
   }
-  if _write_err217 != nil {
-    return false, thrift.WrapTException(_write_err217)
+  if _write_err227 != nil {
+    return false, thrift.WrapTException(_write_err227)
   }
   return true, err
 }
@@ -6425,7 +6679,7 @@ type funServantProcessorCbGet struct {
 }
 
 func (p *funServantProcessorCbGet) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err219 error
+  var _write_err229 error
   args := FunServantCbGetArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -6471,21 +6725,21 @@ func (p *funServantProcessorCbGet) Process(ctx context.Context, seqId int32, ipr
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc220 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_get: " + err2.Error())
+    _exc230 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_get: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "cb_get", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err219 = thrift.WrapTException(err2)
+      _write_err229 = thrift.WrapTException(err2)
     }
-    if err2 := _exc220.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
-      _write_err219 = thrift.WrapTException(err2)
+    if err2 := _exc230.Write(ctx, oprot); _write_err229 == nil && err2 != nil {
+      _write_err229 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
-      _write_err219 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err229 == nil && err2 != nil {
+      _write_err229 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
-      _write_err219 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err229 == nil && err2 != nil {
+      _write_err229 = thrift.WrapTException(err2)
     }
-    if _write_err219 != nil {
-      return false, thrift.WrapTException(_write_err219)
+    if _write_err229 != nil {
+      return false, thrift.WrapTException(_write_err229)
     }
     return true, err
   } else {
@@ -6493,19 +6747,19 @@ func (p *funServantProcessorCbGet) Process(ctx context.Context, seqId int32, ipr
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "cb_get", thrift.REPLY, seqId); err2 != nil {
-    _write_err219 = thrift.WrapTException(err2)
+    _write_err229 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err219 == nil && err2 != nil {
-    _write_err219 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err229 == nil && err2 != nil {
+    _write_err229 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err219 == nil && err2 != nil {
-    _write_err219 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err229 == nil && err2 != nil {
+    _write_err229 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err219 == nil && err2 != nil {
-    _write_err219 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err229 == nil && err2 != nil {
+    _write_err229 = thrift.WrapTException(err2)
   }
-  if _write_err219 != nil {
-    return false, thrift.WrapTException(_write_err219)
+  if _write_err229 != nil {
+    return false, thrift.WrapTException(_write_err229)
   }
   return true, err
 }
@@ -6515,7 +6769,7 @@ type funServantProcessorCbGets struct {
 }
 
 func (p *funServantProcessorCbGets) Process(ctx context.Context, seqId int32, iprot, oprot thrift.TProtocol) (success bool, err thrift.TException) {
-  var _write_err221 error
+  var _write_err231 error
   args := FunServantCbGetsArgs{}
   if err2 := args.Read(ctx, iprot); err2 != nil {
     iprot.ReadMessageEnd(ctx)
@@ -6561,21 +6815,21 @@ func (p *funServantProcessorCbGets) Process(ctx context.Context, seqId int32, ip
     if errors.Is(err2, thrift.ErrAbandonRequest) {
       return false, thrift.WrapTException(err2)
     }
-    _exc222 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_gets: " + err2.Error())
+    _exc232 := thrift.NewTApplicationException(thrift.INTERNAL_ERROR, "Internal error processing cb_gets: " + err2.Error())
     if err2 := oprot.WriteMessageBegin(ctx, "cb_gets", thrift.EXCEPTION, seqId); err2 != nil {
-      _write_err221 = thrift.WrapTException(err2)
+      _write_err231 = thrift.WrapTException(err2)
     }
-    if err2 := _exc222.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
-      _write_err221 = thrift.WrapTException(err2)
+    if err2 := _exc232.Write(ctx, oprot); _write_err231 == nil && err2 != nil {
+      _write_err231 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
-      _write_err221 = thrift.WrapTException(err2)
+    if err2 := oprot.WriteMessageEnd(ctx); _write_err231 == nil && err2 != nil {
+      _write_err231 = thrift.WrapTException(err2)
     }
-    if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
-      _write_err221 = thrift.WrapTException(err2)
+    if err2 := oprot.Flush(ctx); _write_err231 == nil && err2 != nil {
+      _write_err231 = thrift.WrapTException(err2)
     }
-    if _write_err221 != nil {
-      return false, thrift.WrapTException(_write_err221)
+    if _write_err231 != nil {
+      return false, thrift.WrapTException(_write_err231)
     }
     return true, err
   } else {
@@ -6583,19 +6837,19 @@ func (p *funServantProcessorCbGets) Process(ctx context.Context, seqId int32, ip
   }
   tickerCancel()
   if err2 := oprot.WriteMessageBegin(ctx, "cb_gets", thrift.REPLY, seqId); err2 != nil {
-    _write_err221 = thrift.WrapTException(err2)
+    _write_err231 = thrift.WrapTException(err2)
   }
-  if err2 := result.Write(ctx, oprot); _write_err221 == nil && err2 != nil {
-    _write_err221 = thrift.WrapTException(err2)
+  if err2 := result.Write(ctx, oprot); _write_err231 == nil && err2 != nil {
+    _write_err231 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.WriteMessageEnd(ctx); _write_err221 == nil && err2 != nil {
-    _write_err221 = thrift.WrapTException(err2)
+  if err2 := oprot.WriteMessageEnd(ctx); _write_err231 == nil && err2 != nil {
+    _write_err231 = thrift.WrapTException(err2)
   }
-  if err2 := oprot.Flush(ctx); _write_err221 == nil && err2 != nil {
-    _write_err221 = thrift.WrapTException(err2)
+  if err2 := oprot.Flush(ctx); _write_err231 == nil && err2 != nil {
+    _write_err231 = thrift.WrapTException(err2)
   }
-  if _write_err221 != nil {
-    return false, thrift.WrapTException(_write_err221)
+  if _write_err231 != nil {
+    return false, thrift.WrapTException(_write_err231)
   }
   return true, err
 }
@@ -7072,13 +7326,13 @@ func (p *FunServantZkChildrenResult)  ReadField0(ctx context.Context, iprot thri
   tSlice := make([]string, 0, size)
   p.Success =  tSlice
   for i := 0; i < size; i ++ {
-var _elem223 string
+var _elem233 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem223 = v
+    _elem233 = v
 }
-    p.Success = append(p.Success, _elem223)
+    p.Success = append(p.Success, _elem233)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -8242,6 +8496,618 @@ func (p *FunServantUnlockResult) String() string {
 
 // Attributes:
 //  - Rctx
+//  - Reason
+//  - Key
+//  - TtlMs
+type FunServantLockFencedArgs struct {
+  Rctx *Context `thrift:"rctx,1" db:"rctx" json:"rctx"`
+  Reason string `thrift:"reason,2" db:"reason" json:"reason"`
+  Key string `thrift:"key,3" db:"key" json:"key"`
+  TtlMs int32 `thrift:"ttlMs,4" db:"ttlMs" json:"ttlMs"`
+}
+
+func NewFunServantLockFencedArgs() *FunServantLockFencedArgs {
+  return &FunServantLockFencedArgs{}
+}
+
+var FunServantLockFencedArgs_Rctx_DEFAULT *Context
+func (p *FunServantLockFencedArgs) GetRctx() *Context {
+  if !p.IsSetRctx() {
+    return FunServantLockFencedArgs_Rctx_DEFAULT
+  }
+return p.Rctx
+}
+
+func (p *FunServantLockFencedArgs) GetReason() string {
+  return p.Reason
+}
+
+func (p *FunServantLockFencedArgs) GetKey() string {
+  return p.Key
+}
+
+func (p *FunServantLockFencedArgs) GetTtlMs() int32 {
+  return p.TtlMs
+}
+func (p *FunServantLockFencedArgs) IsSetRctx() bool {
+  return p.Rctx != nil
+}
+
+func (p *FunServantLockFencedArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+  if _, err := iprot.ReadStructBegin(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+  }
+
+
+  for {
+    _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+    if err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+    }
+    if fieldTypeId == thrift.STOP { break; }
+    switch fieldId {
+    case 1:
+      if fieldTypeId == thrift.STRUCT {
+        if err := p.ReadField1(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    case 2:
+      if fieldTypeId == thrift.STRING {
+        if err := p.ReadField2(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    case 3:
+      if fieldTypeId == thrift.STRING {
+        if err := p.ReadField3(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    case 4:
+      if fieldTypeId == thrift.I32 {
+        if err := p.ReadField4(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    default:
+      if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+        return err
+      }
+    }
+    if err := iprot.ReadFieldEnd(ctx); err != nil {
+      return err
+    }
+  }
+  if err := iprot.ReadStructEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+  }
+  return nil
+}
+
+func (p *FunServantLockFencedArgs)  ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+  p.Rctx = &Context{}
+  if err := p.Rctx.Read(ctx, iprot); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Rctx), err)
+  }
+  return nil
+}
+
+func (p *FunServantLockFencedArgs)  ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadString(ctx); err != nil {
+  return thrift.PrependError("error reading field 2: ", err)
+} else {
+  p.Reason = v
+}
+  return nil
+}
+
+func (p *FunServantLockFencedArgs)  ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadString(ctx); err != nil {
+  return thrift.PrependError("error reading field 3: ", err)
+} else {
+  p.Key = v
+}
+  return nil
+}
+
+func (p *FunServantLockFencedArgs)  ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadI32(ctx); err != nil {
+  return thrift.PrependError("error reading field 4: ", err)
+} else {
+  p.TtlMs = v
+}
+  return nil
+}
+
+func (p *FunServantLockFencedArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+  if err := oprot.WriteStructBegin(ctx, "lock_fenced_args"); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err) }
+  if p != nil {
+    if err := p.writeField1(ctx, oprot); err != nil { return err }
+    if err := p.writeField2(ctx, oprot); err != nil { return err }
+    if err := p.writeField3(ctx, oprot); err != nil { return err }
+    if err := p.writeField4(ctx, oprot); err != nil { return err }
+  }
+  if err := oprot.WriteFieldStop(ctx); err != nil {
+    return thrift.PrependError("write field stop error: ", err) }
+  if err := oprot.WriteStructEnd(ctx); err != nil {
+    return thrift.PrependError("write struct stop error: ", err) }
+  return nil
+}
+
+func (p *FunServantLockFencedArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "rctx", thrift.STRUCT, 1); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:rctx: ", p), err) }
+  if err := p.Rctx.Write(ctx, oprot); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Rctx), err)
+  }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 1:rctx: ", p), err) }
+  return err
+}
+
+func (p *FunServantLockFencedArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "reason", thrift.STRING, 2); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:reason: ", p), err) }
+  if err := oprot.WriteString(ctx, string(p.Reason)); err != nil {
+  return thrift.PrependError(fmt.Sprintf("%T.reason (2) field write error: ", p), err) }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 2:reason: ", p), err) }
+  return err
+}
+
+func (p *FunServantLockFencedArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "key", thrift.STRING, 3); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:key: ", p), err) }
+  if err := oprot.WriteString(ctx, string(p.Key)); err != nil {
+  return thrift.PrependError(fmt.Sprintf("%T.key (3) field write error: ", p), err) }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 3:key: ", p), err) }
+  return err
+}
+
+func (p *FunServantLockFencedArgs) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "ttlMs", thrift.I32, 4); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:ttlMs: ", p), err) }
+  if err := oprot.WriteI32(ctx, int32(p.TtlMs)); err != nil {
+  return thrift.PrependError(fmt.Sprintf("%T.ttlMs (4) field write error: ", p), err) }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 4:ttlMs: ", p), err) }
+  return err
+}
+
+func (p *FunServantLockFencedArgs) String() string {
+  if p == nil {
+    return "<nil>"
+  }
+  return fmt.Sprintf("FunServantLockFencedArgs(%+v)", *p)
+}
+
+// Attributes:
+//  - Success
+type FunServantLockFencedResult struct {
+  Success *int64 `thrift:"success,0" db:"success" json:"success,omitempty"`
+}
+
+func NewFunServantLockFencedResult() *FunServantLockFencedResult {
+  return &FunServantLockFencedResult{}
+}
+
+var FunServantLockFencedResult_Success_DEFAULT int64
+func (p *FunServantLockFencedResult) GetSuccess() int64 {
+  if !p.IsSetSuccess() {
+    return FunServantLockFencedResult_Success_DEFAULT
+  }
+return *p.Success
+}
+func (p *FunServantLockFencedResult) IsSetSuccess() bool {
+  return p.Success != nil
+}
+
+func (p *FunServantLockFencedResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+  if _, err := iprot.ReadStructBegin(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+  }
+
+
+  for {
+    _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+    if err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+    }
+    if fieldTypeId == thrift.STOP { break; }
+    switch fieldId {
+    case 0:
+      if fieldTypeId == thrift.I64 {
+        if err := p.ReadField0(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    default:
+      if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+        return err
+      }
+    }
+    if err := iprot.ReadFieldEnd(ctx); err != nil {
+      return err
+    }
+  }
+  if err := iprot.ReadStructEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+  }
+  return nil
+}
+
+func (p *FunServantLockFencedResult)  ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadI64(ctx); err != nil {
+  return thrift.PrependError("error reading field 0: ", err)
+} else {
+  p.Success = &v
+}
+  return nil
+}
+
+func (p *FunServantLockFencedResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+  if err := oprot.WriteStructBegin(ctx, "lock_fenced_result"); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err) }
+  if p != nil {
+    if err := p.writeField0(ctx, oprot); err != nil { return err }
+  }
+  if err := oprot.WriteFieldStop(ctx); err != nil {
+    return thrift.PrependError("write field stop error: ", err) }
+  if err := oprot.WriteStructEnd(ctx); err != nil {
+    return thrift.PrependError("write struct stop error: ", err) }
+  return nil
+}
+
+func (p *FunServantLockFencedResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if p.IsSetSuccess() {
+    if err := oprot.WriteFieldBegin(ctx, "success", thrift.I64, 0); err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err) }
+    if err := oprot.WriteI64(ctx, int64(*p.Success)); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T.success (0) field write error: ", p), err) }
+    if err := oprot.WriteFieldEnd(ctx); err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err) }
+  }
+  return err
+}
+
+func (p *FunServantLockFencedResult) String() string {
+  if p == nil {
+    return "<nil>"
+  }
+  return fmt.Sprintf("FunServantLockFencedResult(%+v)", *p)
+}
+
+// Attributes:
+//  - Rctx
+//  - Reason
+//  - Key
+//  - Token
+type FunServantUnlockFencedArgs struct {
+  Rctx *Context `thrift:"rctx,1" db:"rctx" json:"rctx"`
+  Reason string `thrift:"reason,2" db:"reason" json:"reason"`
+  Key string `thrift:"key,3" db:"key" json:"key"`
+  Token int64 `thrift:"token,4" db:"token" json:"token"`
+}
+
+func NewFunServantUnlockFencedArgs() *FunServantUnlockFencedArgs {
+  return &FunServantUnlockFencedArgs{}
+}
+
+var FunServantUnlockFencedArgs_Rctx_DEFAULT *Context
+func (p *FunServantUnlockFencedArgs) GetRctx() *Context {
+  if !p.IsSetRctx() {
+    return FunServantUnlockFencedArgs_Rctx_DEFAULT
+  }
+return p.Rctx
+}
+
+func (p *FunServantUnlockFencedArgs) GetReason() string {
+  return p.Reason
+}
+
+func (p *FunServantUnlockFencedArgs) GetKey() string {
+  return p.Key
+}
+
+func (p *FunServantUnlockFencedArgs) GetToken() int64 {
+  return p.Token
+}
+func (p *FunServantUnlockFencedArgs) IsSetRctx() bool {
+  return p.Rctx != nil
+}
+
+func (p *FunServantUnlockFencedArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+  if _, err := iprot.ReadStructBegin(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+  }
+
+
+  for {
+    _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+    if err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+    }
+    if fieldTypeId == thrift.STOP { break; }
+    switch fieldId {
+    case 1:
+      if fieldTypeId == thrift.STRUCT {
+        if err := p.ReadField1(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    case 2:
+      if fieldTypeId == thrift.STRING {
+        if err := p.ReadField2(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    case 3:
+      if fieldTypeId == thrift.STRING {
+        if err := p.ReadField3(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    case 4:
+      if fieldTypeId == thrift.I64 {
+        if err := p.ReadField4(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    default:
+      if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+        return err
+      }
+    }
+    if err := iprot.ReadFieldEnd(ctx); err != nil {
+      return err
+    }
+  }
+  if err := iprot.ReadStructEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+  }
+  return nil
+}
+
+func (p *FunServantUnlockFencedArgs)  ReadField1(ctx context.Context, iprot thrift.TProtocol) error {
+  p.Rctx = &Context{}
+  if err := p.Rctx.Read(ctx, iprot); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T error reading struct: ", p.Rctx), err)
+  }
+  return nil
+}
+
+func (p *FunServantUnlockFencedArgs)  ReadField2(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadString(ctx); err != nil {
+  return thrift.PrependError("error reading field 2: ", err)
+} else {
+  p.Reason = v
+}
+  return nil
+}
+
+func (p *FunServantUnlockFencedArgs)  ReadField3(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadString(ctx); err != nil {
+  return thrift.PrependError("error reading field 3: ", err)
+} else {
+  p.Key = v
+}
+  return nil
+}
+
+func (p *FunServantUnlockFencedArgs)  ReadField4(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadI64(ctx); err != nil {
+  return thrift.PrependError("error reading field 4: ", err)
+} else {
+  p.Token = v
+}
+  return nil
+}
+
+func (p *FunServantUnlockFencedArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+  if err := oprot.WriteStructBegin(ctx, "unlock_fenced_args"); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err) }
+  if p != nil {
+    if err := p.writeField1(ctx, oprot); err != nil { return err }
+    if err := p.writeField2(ctx, oprot); err != nil { return err }
+    if err := p.writeField3(ctx, oprot); err != nil { return err }
+    if err := p.writeField4(ctx, oprot); err != nil { return err }
+  }
+  if err := oprot.WriteFieldStop(ctx); err != nil {
+    return thrift.PrependError("write field stop error: ", err) }
+  if err := oprot.WriteStructEnd(ctx); err != nil {
+    return thrift.PrependError("write struct stop error: ", err) }
+  return nil
+}
+
+func (p *FunServantUnlockFencedArgs) writeField1(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "rctx", thrift.STRUCT, 1); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 1:rctx: ", p), err) }
+  if err := p.Rctx.Write(ctx, oprot); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T error writing struct: ", p.Rctx), err)
+  }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 1:rctx: ", p), err) }
+  return err
+}
+
+func (p *FunServantUnlockFencedArgs) writeField2(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "reason", thrift.STRING, 2); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 2:reason: ", p), err) }
+  if err := oprot.WriteString(ctx, string(p.Reason)); err != nil {
+  return thrift.PrependError(fmt.Sprintf("%T.reason (2) field write error: ", p), err) }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 2:reason: ", p), err) }
+  return err
+}
+
+func (p *FunServantUnlockFencedArgs) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "key", thrift.STRING, 3); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:key: ", p), err) }
+  if err := oprot.WriteString(ctx, string(p.Key)); err != nil {
+  return thrift.PrependError(fmt.Sprintf("%T.key (3) field write error: ", p), err) }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 3:key: ", p), err) }
+  return err
+}
+
+func (p *FunServantUnlockFencedArgs) writeField4(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if err := oprot.WriteFieldBegin(ctx, "token", thrift.I64, 4); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field begin error 4:token: ", p), err) }
+  if err := oprot.WriteI64(ctx, int64(p.Token)); err != nil {
+  return thrift.PrependError(fmt.Sprintf("%T.token (4) field write error: ", p), err) }
+  if err := oprot.WriteFieldEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write field end error 4:token: ", p), err) }
+  return err
+}
+
+func (p *FunServantUnlockFencedArgs) String() string {
+  if p == nil {
+    return "<nil>"
+  }
+  return fmt.Sprintf("FunServantUnlockFencedArgs(%+v)", *p)
+}
+
+// Attributes:
+//  - Success
+type FunServantUnlockFencedResult struct {
+  Success *bool `thrift:"success,0" db:"success" json:"success,omitempty"`
+}
+
+func NewFunServantUnlockFencedResult() *FunServantUnlockFencedResult {
+  return &FunServantUnlockFencedResult{}
+}
+
+var FunServantUnlockFencedResult_Success_DEFAULT bool
+func (p *FunServantUnlockFencedResult) GetSuccess() bool {
+  if !p.IsSetSuccess() {
+    return FunServantUnlockFencedResult_Success_DEFAULT
+  }
+return *p.Success
+}
+func (p *FunServantUnlockFencedResult) IsSetSuccess() bool {
+  return p.Success != nil
+}
+
+func (p *FunServantUnlockFencedResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+  if _, err := iprot.ReadStructBegin(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
+  }
+
+
+  for {
+    _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
+    if err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T field %d read error: ", p, fieldId), err)
+    }
+    if fieldTypeId == thrift.STOP { break; }
+    switch fieldId {
+    case 0:
+      if fieldTypeId == thrift.BOOL {
+        if err := p.ReadField0(ctx, iprot); err != nil {
+          return err
+        }
+      } else {
+        if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+          return err
+        }
+      }
+    default:
+      if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+        return err
+      }
+    }
+    if err := iprot.ReadFieldEnd(ctx); err != nil {
+      return err
+    }
+  }
+  if err := iprot.ReadStructEnd(ctx); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
+  }
+  return nil
+}
+
+func (p *FunServantUnlockFencedResult)  ReadField0(ctx context.Context, iprot thrift.TProtocol) error {
+  if v, err := iprot.ReadBool(ctx); err != nil {
+  return thrift.PrependError("error reading field 0: ", err)
+} else {
+  p.Success = &v
+}
+  return nil
+}
+
+func (p *FunServantUnlockFencedResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+  if err := oprot.WriteStructBegin(ctx, "unlock_fenced_result"); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err) }
+  if p != nil {
+    if err := p.writeField0(ctx, oprot); err != nil { return err }
+  }
+  if err := oprot.WriteFieldStop(ctx); err != nil {
+    return thrift.PrependError("write field stop error: ", err) }
+  if err := oprot.WriteStructEnd(ctx); err != nil {
+    return thrift.PrependError("write struct stop error: ", err) }
+  return nil
+}
+
+func (p *FunServantUnlockFencedResult) writeField0(ctx context.Context, oprot thrift.TProtocol) (err error) {
+  if p.IsSetSuccess() {
+    if err := oprot.WriteFieldBegin(ctx, "success", thrift.BOOL, 0); err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T write field begin error 0:success: ", p), err) }
+    if err := oprot.WriteBool(ctx, bool(*p.Success)); err != nil {
+    return thrift.PrependError(fmt.Sprintf("%T.success (0) field write error: ", p), err) }
+    if err := oprot.WriteFieldEnd(ctx); err != nil {
+      return thrift.PrependError(fmt.Sprintf("%T write field end error 0:success: ", p), err) }
+  }
+  return err
+}
+
+func (p *FunServantUnlockFencedResult) String() string {
+  if p == nil {
+    return "<nil>"
+  }
+  return fmt.Sprintf("FunServantUnlockFencedResult(%+v)", *p)
+}
+
+// Attributes:
+//  - Rctx
 type FunServantIDNextArgs struct {
   Rctx *Context `thrift:"rctx,1" db:"rctx" json:"rctx"`
 }
@@ -8871,13 +9737,13 @@ func (p *FunServantIDDecodeResult)  ReadField0(ctx context.Context, iprot thrift
   tSlice := make([]int64, 0, size)
   p.Success =  tSlice
   for i := 0; i < size; i ++ {
-var _elem224 int64
+var _elem234 int64
     if v, err := iprot.ReadI64(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem224 = v
+    _elem234 = v
 }
-    p.Success = append(p.Success, _elem224)
+    p.Success = append(p.Success, _elem234)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -9798,13 +10664,13 @@ func (p *FunServantRdCallArgs)  ReadField4(ctx context.Context, iprot thrift.TPr
   tSlice := make([]string, 0, size)
   p.KeysAndArgs_ =  tSlice
   for i := 0; i < size; i ++ {
-var _elem225 string
+var _elem235 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem225 = v
+    _elem235 = v
 }
-    p.KeysAndArgs_ = append(p.KeysAndArgs_, _elem225)
+    p.KeysAndArgs_ = append(p.KeysAndArgs_, _elem235)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -12260,13 +13126,13 @@ func (p *FunServantMgFindAllArgs)  ReadField9(ctx context.Context, iprot thrift.
   tSlice := make([]string, 0, size)
   p.OrderBy =  tSlice
   for i := 0; i < size; i ++ {
-var _elem226 string
+var _elem236 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem226 = v
+    _elem236 = v
 }
-    p.OrderBy = append(p.OrderBy, _elem226)
+    p.OrderBy = append(p.OrderBy, _elem236)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -12466,13 +13332,13 @@ func (p *FunServantMgFindAllResult)  ReadField0(ctx context.Context, iprot thrif
   tSlice := make([][]byte, 0, size)
   p.Success =  tSlice
   for i := 0; i < size; i ++ {
-var _elem227 []byte
+var _elem237 []byte
     if v, err := iprot.ReadBinary(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem227 = v
+    _elem237 = v
 }
-    p.Success = append(p.Success, _elem227)
+    p.Success = append(p.Success, _elem237)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -15222,13 +16088,13 @@ func (p *FunServantMgInsertsArgs)  ReadField5(ctx context.Context, iprot thrift.
   tSlice := make([][]byte, 0, size)
   p.Docs =  tSlice
   for i := 0; i < size; i ++ {
-var _elem228 []byte
+var _elem238 []byte
     if v, err := iprot.ReadBinary(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem228 = v
+    _elem238 = v
 }
-    p.Docs = append(p.Docs, _elem228)
+    p.Docs = append(p.Docs, _elem238)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -16416,13 +17282,13 @@ func (p *FunServantMyBulkExecArgs)  ReadField2(ctx context.Context, iprot thrift
   tSlice := make([]string, 0, size)
   p.Pool =  tSlice
   for i := 0; i < size; i ++ {
-var _elem229 string
+var _elem239 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem229 = v
+    _elem239 = v
 }
-    p.Pool = append(p.Pool, _elem229)
+    p.Pool = append(p.Pool, _elem239)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -16438,13 +17304,13 @@ func (p *FunServantMyBulkExecArgs)  ReadField3(ctx context.Context, iprot thrift
   tSlice := make([]string, 0, size)
   p.Table =  tSlice
   for i := 0; i < size; i ++ {
-var _elem230 string
+var _elem240 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem230 = v
+    _elem240 = v
 }
-    p.Table = append(p.Table, _elem230)
+    p.Table = append(p.Table, _elem240)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -16460,13 +17326,13 @@ func (p *FunServantMyBulkExecArgs)  ReadField4(ctx context.Context, iprot thrift
   tSlice := make([]int64, 0, size)
   p.HintId =  tSlice
   for i := 0; i < size; i ++ {
-var _elem231 int64
+var _elem241 int64
     if v, err := iprot.ReadI64(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem231 = v
+    _elem241 = v
 }
-    p.HintId = append(p.HintId, _elem231)
+    p.HintId = append(p.HintId, _elem241)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -16482,13 +17348,13 @@ func (p *FunServantMyBulkExecArgs)  ReadField5(ctx context.Context, iprot thrift
   tSlice := make([]string, 0, size)
   p.Sql =  tSlice
   for i := 0; i < size; i ++ {
-var _elem232 string
+var _elem242 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem232 = v
+    _elem242 = v
 }
-    p.Sql = append(p.Sql, _elem232)
+    p.Sql = append(p.Sql, _elem242)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -16509,20 +17375,20 @@ func (p *FunServantMyBulkExecArgs)  ReadField6(ctx context.Context, iprot thrift
       return thrift.PrependError("error reading list begin: ", err)
     }
     tSlice := make([]string, 0, size)
-    _elem233 :=  tSlice
+    _elem243 :=  tSlice
     for i := 0; i < size; i ++ {
-var _elem234 string
+var _elem244 string
       if v, err := iprot.ReadString(ctx); err != nil {
       return thrift.PrependError("error reading field 0: ", err)
 } else {
-      _elem234 = v
+      _elem244 = v
 }
-      _elem233 = append(_elem233, _elem234)
+      _elem243 = append(_elem243, _elem244)
     }
     if err := iprot.ReadListEnd(ctx); err != nil {
       return thrift.PrependError("error reading list end: ", err)
     }
-    p.Argv = append(p.Argv, _elem233)
+    p.Argv = append(p.Argv, _elem243)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -16538,13 +17404,13 @@ func (p *FunServantMyBulkExecArgs)  ReadField7(ctx context.Context, iprot thrift
   tSlice := make([]string, 0, size)
   p.CacheKey =  tSlice
   for i := 0; i < size; i ++ {
-var _elem235 string
+var _elem245 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem235 = v
+    _elem245 = v
 }
-    p.CacheKey = append(p.CacheKey, _elem235)
+    p.CacheKey = append(p.CacheKey, _elem245)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -17012,13 +17878,13 @@ func (p *FunServantMyQueryArgs)  ReadField6(ctx context.Context, iprot thrift.TP
   tSlice := make([]string, 0, size)
   p.Argv =  tSlice
   for i := 0; i < size; i ++ {
-var _elem236 string
+var _elem246 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem236 = v
+    _elem246 = v
 }
-    p.Argv = append(p.Argv, _elem236)
+    p.Argv = append(p.Argv, _elem246)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -17406,13 +18272,13 @@ func (p *FunServantMyQueryShardsArgs)  ReadField5(ctx context.Context, iprot thr
   tSlice := make([]string, 0, size)
   p.Argv =  tSlice
   for i := 0; i < size; i ++ {
-var _elem237 string
+var _elem247 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem237 = v
+    _elem247 = v
 }
-    p.Argv = append(p.Argv, _elem237)
+    p.Argv = append(p.Argv, _elem247)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -19786,13 +20652,13 @@ func (p *FunServantCbGetsArgs)  ReadField3(ctx context.Context, iprot thrift.TPr
   tSlice := make([]string, 0, size)
   p.Keys =  tSlice
   for i := 0; i < size; i ++ {
-var _elem238 string
+var _elem248 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _elem238 = v
+    _elem248 = v
 }
-    p.Keys = append(p.Keys, _elem238)
+    p.Keys = append(p.Keys, _elem248)
   }
   if err := iprot.ReadListEnd(ctx); err != nil {
     return thrift.PrependError("error reading list end: ", err)
@@ -19926,19 +20792,19 @@ func (p *FunServantCbGetsResult)  ReadField0(ctx context.Context, iprot thrift.T
   tMap := make(map[string][]byte, size)
   p.Success =  tMap
   for i := 0; i < size; i ++ {
-var _key239 string
+var _key249 string
     if v, err := iprot.ReadString(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _key239 = v
+    _key249 = v
 }
-var _val240 []byte
+var _val250 []byte
     if v, err := iprot.ReadBinary(ctx); err != nil {
     return thrift.PrependError("error reading field 0: ", err)
 } else {
-    _val240 = v
+    _val250 = v
 }
-    p.Success[_key239] = _val240
+    p.Success[_key249] = _val250
   }
   if err := iprot.ReadMapEnd(ctx); err != nil {
     return thrift.PrependError("error reading map end: ", err)

@@ -448,6 +448,130 @@ class FunServantClient implements \fun\rpc\FunServantIf
         return;
     }
 
+    public function lock_fenced(\fun\rpc\Context $rctx, $reason, $key, $ttlMs)
+    {
+        $this->send_lock_fenced($rctx, $reason, $key, $ttlMs);
+        return $this->recv_lock_fenced();
+    }
+
+    public function send_lock_fenced(\fun\rpc\Context $rctx, $reason, $key, $ttlMs)
+    {
+        $args = new \fun\rpc\FunServant_lock_fenced_args();
+        $args->rctx = $rctx;
+        $args->reason = $reason;
+        $args->key = $key;
+        $args->ttlMs = $ttlMs;
+        $bin_accel = ($this->output_ instanceof TBinaryProtocolAccelerated) && function_exists('thrift_protocol_write_binary');
+        if ($bin_accel) {
+            thrift_protocol_write_binary(
+                $this->output_,
+                'lock_fenced',
+                TMessageType::CALL,
+                $args,
+                $this->seqid_,
+                $this->output_->isStrictWrite()
+            );
+        } else {
+            $this->output_->writeMessageBegin('lock_fenced', TMessageType::CALL, $this->seqid_);
+            $args->write($this->output_);
+            $this->output_->writeMessageEnd();
+            $this->output_->getTransport()->flush();
+        }
+    }
+
+    public function recv_lock_fenced()
+    {
+        $bin_accel = ($this->input_ instanceof TBinaryProtocolAccelerated) && function_exists('thrift_protocol_read_binary');
+        if ($bin_accel) {
+            $result = thrift_protocol_read_binary(
+                $this->input_,
+                '\fun\rpc\FunServant_lock_fenced_result',
+                $this->input_->isStrictRead()
+            );
+        } else {
+            $rseqid = 0;
+            $fname = null;
+            $mtype = 0;
+
+            $this->input_->readMessageBegin($fname, $mtype, $rseqid);
+            if ($mtype == TMessageType::EXCEPTION) {
+                $x = new TApplicationException();
+                $x->read($this->input_);
+                $this->input_->readMessageEnd();
+                throw $x;
+            }
+            $result = new \fun\rpc\FunServant_lock_fenced_result();
+            $result->read($this->input_);
+            $this->input_->readMessageEnd();
+        }
+        if ($result->success !== null) {
+            return $result->success;
+        }
+        throw new \Exception("lock_fenced failed: unknown result");
+    }
+
+    public function unlock_fenced(\fun\rpc\Context $rctx, $reason, $key, $token)
+    {
+        $this->send_unlock_fenced($rctx, $reason, $key, $token);
+        return $this->recv_unlock_fenced();
+    }
+
+    public function send_unlock_fenced(\fun\rpc\Context $rctx, $reason, $key, $token)
+    {
+        $args = new \fun\rpc\FunServant_unlock_fenced_args();
+        $args->rctx = $rctx;
+        $args->reason = $reason;
+        $args->key = $key;
+        $args->token = $token;
+        $bin_accel = ($this->output_ instanceof TBinaryProtocolAccelerated) && function_exists('thrift_protocol_write_binary');
+        if ($bin_accel) {
+            thrift_protocol_write_binary(
+                $this->output_,
+                'unlock_fenced',
+                TMessageType::CALL,
+                $args,
+                $this->seqid_,
+                $this->output_->isStrictWrite()
+            );
+        } else {
+            $this->output_->writeMessageBegin('unlock_fenced', TMessageType::CALL, $this->seqid_);
+            $args->write($this->output_);
+            $this->output_->writeMessageEnd();
+            $this->output_->getTransport()->flush();
+        }
+    }
+
+    public function recv_unlock_fenced()
+    {
+        $bin_accel = ($this->input_ instanceof TBinaryProtocolAccelerated) && function_exists('thrift_protocol_read_binary');
+        if ($bin_accel) {
+            $result = thrift_protocol_read_binary(
+                $this->input_,
+                '\fun\rpc\FunServant_unlock_fenced_result',
+                $this->input_->isStrictRead()
+            );
+        } else {
+            $rseqid = 0;
+            $fname = null;
+            $mtype = 0;
+
+            $this->input_->readMessageBegin($fname, $mtype, $rseqid);
+            if ($mtype == TMessageType::EXCEPTION) {
+                $x = new TApplicationException();
+                $x->read($this->input_);
+                $this->input_->readMessageEnd();
+                throw $x;
+            }
+            $result = new \fun\rpc\FunServant_unlock_fenced_result();
+            $result->read($this->input_);
+            $this->input_->readMessageEnd();
+        }
+        if ($result->success !== null) {
+            return $result->success;
+        }
+        throw new \Exception("unlock_fenced failed: unknown result");
+    }
+
     public function id_next(\fun\rpc\Context $rctx)
     {
         $this->send_id_next($rctx);

@@ -61,6 +61,31 @@ interface FunServantIf
      */
     public function unlock(\fun\rpc\Context $rctx, $reason, $key);
     /**
+     * Additive (not in the older FunServant). Takes the lock on key for
+     * ttlMs milliseconds (0: the configured lock TTL) and returns a fencing
+     * token, or 0 when the lock is held. Each grant of a key gets a larger
+     * token than every earlier grant, on any node, so a resource that
+     * remembers the largest token it has seen can refuse a holder whose
+     * lock expired while it paused.
+     * 
+     * @param \fun\rpc\Context $rctx
+     * @param string $reason
+     * @param string $key
+     * @param int $ttlMs
+     * @return int
+     */
+    public function lock_fenced(\fun\rpc\Context $rctx, $reason, $key, $ttlMs);
+    /**
+     * Releases key if token is the current grant's; false otherwise.
+     * 
+     * @param \fun\rpc\Context $rctx
+     * @param string $reason
+     * @param string $key
+     * @param int $token
+     * @return bool
+     */
+    public function unlock_fenced(\fun\rpc\Context $rctx, $reason, $key, $token);
+    /**
      * @param \fun\rpc\Context $rctx
      * @return int
      */
