@@ -10,11 +10,11 @@ import (
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/peer"
-	"github.com/faed/faed/proxy"
 	"github.com/faed/faed/pool/memcache"
 	"github.com/faed/faed/pool/mongo"
 	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
+	"github.com/faed/faed/proxy"
 	"github.com/faed/faed/servant"
 )
 

@@ -46,7 +46,7 @@ func (s *session) Fence() (int64, error) {
 	s.token++
 	return s.token, nil
 }
-func (s *session) Create(string, []byte) error        { return nil }
+func (s *session) Create(string, []byte) error       { return nil }
 func (s *session) Children(string) ([]string, error) { return nil, nil }
 func (s *session) Delete(string) error               { return nil }
 
