@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql backends-up backends-down cluster-up cluster-down clean
+.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql bench-cluster backends-up backends-down cluster-up cluster-down clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
@@ -67,6 +67,10 @@ bench-backends:
 ## bench-mysql: my_query through faed (cache hit, miss) vs go-sql-driver direct
 bench-mysql:
 	scripts/bench-mysql.sh
+
+## bench-cluster: a keyed call served by its owner vs forwarded from another node
+bench-cluster:
+	scripts/bench-cluster.sh
 
 clean:
 	rm -rf bin var

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/proxy"
 )
 
 // keyPool is how many distinct keys a worker's keyed calls cycle through.
@@ -24,7 +25,8 @@ type msg struct {
 // call is one kind of load -call accepts.
 type call struct {
 	// msgs lists what worker w sends, cycled in order; each is encoded once.
-	msgs func(w int) []msg
+	// Keyed calls take their keys from key.
+	msgs func(w int, key keyer) []msg
 	// setup, if set, names a call whose messages each worker sends once
 	// before measuring (lc_get needs its keys to exist).
 	setup string
@@ -45,7 +47,7 @@ var calls = map[string]call{
 	})},
 	// lock then unlock one key per worker: every lock succeeds and the
 	// server's lock table stays small.
-	"lock": {msgs: func(w int) []msg {
+	"lock": {msgs: func(w int, key keyer) []msg {
 		k := key(w, 0)
 		return []msg{
 			{method: "lock", args: &rpc.FunServantLockArgs{Rctx: benchCtx(w), Reason: "bench", Key: k}},
@@ -86,8 +88,8 @@ func myDocQuery(w, id int, cacheKey string) msg {
 }
 
 // perDoc cycles a worker through Doc ids 1..keyPool, from its own start.
-func perDoc(f func(w, id int) msg) func(int) []msg {
-	return func(w int) []msg {
+func perDoc(f func(w, id int) msg) func(int, keyer) []msg {
+	return func(w int, _ keyer) []msg {
 		out := make([]msg, keyPool)
 		for i := range out {
 			out[i] = f(w, (w*97+i)%keyPool+1)
@@ -102,14 +104,32 @@ func benchCtx(w int) *rpc.Context {
 	return &rpc.Context{Rid: int64(w + 1), Reason: "faed-bench"}
 }
 
+// keyer names worker w's i-th key.
+type keyer func(w, i int) string
+
 func key(w, i int) string { return fmt.Sprintf("bench:%d:%d", w, i%keyPool) }
 
-func one(f func(w int) msg) func(int) []msg {
-	return func(w int) []msg { return []msg{f(w)} }
+// ownedKeys are keys whose owner, on a ring over members, is owner: with
+// them a run measures calls the node at -addr serves itself (-owner = the
+// node) or forwards (-owner = another member).
+func ownedKeys(owner string, members []string) keyer {
+	ring := proxy.NewRing(members)
+	return func(w, i int) string {
+		for n := 0; ; n++ {
+			k := fmt.Sprintf("bench:%d:%d:%d", w, i%keyPool, n)
+			if ring.Owner(k) == owner {
+				return k
+			}
+		}
+	}
 }
 
-func perKey(f func(w int, k string) msg) func(int) []msg {
-	return func(w int) []msg {
+func one(f func(w int) msg) func(int, keyer) []msg {
+	return func(w int, _ keyer) []msg { return []msg{f(w)} }
+}
+
+func perKey(f func(w int, k string) msg) func(int, keyer) []msg {
+	return func(w int, key keyer) []msg {
 		out := make([]msg, keyPool)
 		for i := range out {
 			out[i] = f(w, key(w, i))

@@ -23,6 +23,7 @@ type options struct {
 	c                       int
 	d, warmup               time.Duration
 	framed, compact, asJSON bool
+	owner, members          string
 }
 
 func main() {
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.framed, "framed", false, "TFramedTransport instead of buffered")
 	fs.BoolVar(&o.compact, "compact", false, "compact protocol instead of binary")
 	fs.BoolVar(&o.asJSON, "json", false, "print the summary as one JSON object")
+	fs.StringVar(&o.owner, "owner", "", "keyed calls use only keys this cluster member (host:port) owns; needs -members")
+	fs.StringVar(&o.members, "members", "", "the cluster's members, comma separated, for -owner")
 	fs.StringVar(&o.direct, "direct", "", "redis, memcache or mysql: send the same reads straight to the backend at -addr (the baseline of rd_get, mc_get and my_hit/my_miss; for mysql -addr is a DSN)")
 	report := fs.String("report", "", "print markdown tables from a file of -json lines, then exit")
 	if err := fs.Parse(args); err != nil {

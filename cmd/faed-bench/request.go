@@ -14,6 +14,7 @@ const seqID = 1
 type wire struct {
 	framed  bool
 	compact bool
+	keys    keyer // nil: key
 }
 
 func (w wire) protocol(t thrift.TTransport) thrift.TProtocol {
@@ -58,7 +59,11 @@ func (w wire) encode(m msg) (request, error) {
 
 // requests pre-encodes everything worker n sends for c.
 func (w wire) requests(c call, n int) ([]request, error) {
-	msgs := c.msgs(n)
+	keys := w.keys
+	if keys == nil {
+		keys = key
+	}
+	msgs := c.msgs(n, keys)
 	out := make([]request, len(msgs))
 	for i, m := range msgs {
 		r, err := w.encode(m)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +38,15 @@ func bench(o options, progress io.Writer) (result, error) {
 		return result{}, err
 	}
 	c := calls[o.call]
-	t := parseTarget(o.addr, wire{framed: o.framed, compact: o.compact}, o.mode == "short")
+	w := wire{framed: o.framed, compact: o.compact}
+	if o.owner != "" {
+		members := strings.Split(o.members, ",")
+		if !slices.Contains(members, o.owner) {
+			return result{}, fmt.Errorf("%w: -owner %s is not one of -members %q", errUsage, o.owner, o.members)
+		}
+		w.keys = ownedKeys(o.owner, members)
+	}
+	t := parseTarget(o.addr, w, o.mode == "short")
 	if o.mode == "idle" {
 		return holdIdle(t, c, o, progress)
 	}

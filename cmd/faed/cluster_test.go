@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -148,6 +149,17 @@ func TestCluster(t *testing.T) {
 				if err != nil || string(v) != key {
 					t.Fatalf("lc_get %s: %q, %v", key, v, err)
 				}
+			}
+		}
+		// The owner's declared exceptions and errors come back as they are.
+		for i, c := range clients {
+			var miss *rpc.TCacheMissed
+			if _, err := c.LcGet(ctx, rctx(1), fmt.Sprint("missing-", i)); !errors.As(err, &miss) {
+				t.Fatalf("lc_get of a missing key through node %d: %v", i, err)
+			}
+			_, err := c.LcGet(ctx, rctx(1), "")
+			if err == nil || strings.Count(err.Error(), "Internal error processing") != 1 || !strings.Contains(err.Error(), "empty key") {
+				t.Fatalf("lc_get of an empty key through node %d: %v", i, err)
 			}
 		}
 	})
@@ -368,6 +380,12 @@ func TestCluster(t *testing.T) {
 		if _, err := clients[1].ZkChildren(ctx, rctx(1), "/app"); err == nil {
 			t.Fatal("zk_children without zookeeper succeeded")
 		}
+		// Past half the session timeout the worker lease may lapse in
+		// ZooKeeper, so ids stop rather than risk a duplicate.
+		time.Sleep(1200 * time.Millisecond)
+		if _, err := clients[0].IDNext(ctx, rctx(1)); err == nil || !strings.Contains(err.Error(), "worker id") {
+			t.Fatalf("id_next with zookeeper gone past the lease margin: %v", err)
+		}
 		stack.Restart(t, "zk")
 		deadline := time.Now().Add(10 * time.Second)
 		for {
@@ -381,6 +399,9 @@ func TestCluster(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		waitMembers(t, nodes, nodes)
+		if _, err := clients[0].IDNext(ctx, rctx(1)); err != nil {
+			t.Fatalf("id_next with zookeeper back: %v", err)
+		}
 	})
 
 	t.Run("graceful stop deregisters first", func(t *testing.T) {
