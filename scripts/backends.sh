@@ -100,7 +100,8 @@ start_mongo() { # PORT
 
 # ZooKeeper answers ruok before it serves; srvr says when it does. Its data
 # directory survives a stop, so a restarted server keeps its sessions.
-zk_ready() ( exec 3<>"/dev/tcp/127.0.0.1/$1" && printf srvr >&3 && grep -q "Mode: standalone" <&3 ) # PORT
+# One attempt is bounded: a starting server may accept and then say nothing.
+zk_ready() ( exec 3<>"/dev/tcp/127.0.0.1/$1" && printf srvr >&3 && timeout 0.5 grep -q "Mode: standalone" <&3 ) # PORT
 start_zk() { # PORT
 	mkdir -p "$DIR/zk/data"
 	cat >"$DIR/zk/zoo.cfg" <<CFG

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -115,6 +116,17 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("worker id %d on %s and %s", w, other, n.addr)
 			}
 			seen[w] = n.addr
+			resp, err := http.Get("http://" + n.admin + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, m := range []string{"faed_cluster_members 3", "faed_cluster_zookeeper_connected 1", fmt.Sprintf("faed_cluster_worker_id %d", w)} {
+				if !strings.Contains(string(body), m+"\n") {
+					t.Fatalf("%s /metrics lacks %q", n.addr, m)
+				}
+			}
 		}
 	})
 

@@ -111,6 +111,9 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	if d.node != nil {
+		reg.MustRegister(newClusterCollector(d))
+	}
 	d.admin = engine.NewAdmin(cfg.Admin, engine.AdminSources{
 		Stats:   d.stats,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),

@@ -49,3 +49,52 @@ func (cc *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge("items", int64(s.Items))
 	gauge("bytes", s.Bytes)
 }
+
+// clusterCollector exposes the node's place in the cluster at scrape time.
+type clusterCollector struct {
+	d     *daemon
+	descs map[string]*prometheus.Desc
+}
+
+func newClusterCollector(d *daemon) *clusterCollector {
+	desc := func(metric, help string) *prometheus.Desc {
+		return prometheus.NewDesc("faed_cluster_"+metric, help, nil, nil)
+	}
+	return &clusterCollector{d: d, descs: map[string]*prometheus.Desc{
+		"members":       desc("members", "Members in this node's current view."),
+		"connected":     desc("zookeeper_connected", "1 while the ZooKeeper session is live."),
+		"worker":        desc("worker_id", "Leased worker id, -1 when none."),
+		"registrations": desc("registrations_total", "Times this node registered (once per ZooKeeper session)."),
+		"expired":       desc("sessions_expired_total", "ZooKeeper sessions that expired."),
+		"forwarded":     desc("forwarded_calls_total", "Keyed calls forwarded to their owner."),
+		"degraded":      desc("degraded_calls_total", "Cached reads run here without the cache because the owner was unreachable."),
+		"fast_fails":    desc("peer_fast_fails_total", "Forwarded calls refused at once: the owner was marked down."),
+		"marked_down":   desc("peer_marked_down_total", "Times a peer was marked down after a failed call."),
+	}}
+}
+
+func (cc *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range cc.descs {
+		ch <- d
+	}
+}
+
+func (cc *clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	n, p, s := cc.d.node.Snapshot(), cc.d.proxy.Snapshot(), cc.d.servant.ClusterStats()
+	put := func(k string, t prometheus.ValueType, v int64) {
+		ch <- prometheus.MustNewConstMetric(cc.descs[k], t, float64(v))
+	}
+	connected := int64(0)
+	if n.Connected {
+		connected = 1
+	}
+	put("members", prometheus.GaugeValue, int64(len(n.Members)))
+	put("connected", prometheus.GaugeValue, connected)
+	put("worker", prometheus.GaugeValue, n.WorkerID)
+	put("registrations", prometheus.CounterValue, n.Registrations)
+	put("expired", prometheus.CounterValue, n.Expired)
+	put("forwarded", prometheus.CounterValue, s.Forwarded)
+	put("degraded", prometheus.CounterValue, s.Degraded)
+	put("fast_fails", prometheus.CounterValue, p.FastFails)
+	put("marked_down", prometheus.CounterValue, p.MarkedDown)
+}
