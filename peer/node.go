@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,8 @@ type Node struct {
 	preferred int
 	lostAt    atomic.Int64 // unix ns the connection was lost, 0 while connected
 	leaving   atomic.Bool  // deregistered: never register again
+	started   atomic.Bool
+	closeOnce sync.Once
 	stats     Stats
 
 	wake chan struct{}
@@ -87,8 +90,8 @@ type Node struct {
 	done chan struct{}
 }
 
-// New builds the node; Start connects it. Until then the view is empty
-// (every key is local) and there is no session.
+// New builds the node and starts connecting to ZooKeeper; Start
+// registers it. Until then the view is empty (every key is local).
 func New(cfg Config, self string, info Info, preferredWorker int, hooks Hooks, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -100,20 +103,21 @@ func New(cfg Config, self string, info Info, preferredWorker int, hooks Hooks, l
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	n.worker.Store(-1)
 	n.view.Store(&View{Self: self})
+	conn, _, err := zk.Connect(cfg.ServerList(), cfg.SessionTimeout, zk.WithLogger(zkLogger{log}),
+		zk.WithEventCallback(n.onEvent))
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper %v: %w", cfg.ServerList(), err)
+	}
+	n.conn = conn
 	return n, nil
 }
 
-// Start connects to ZooKeeper and keeps this node registered until Close.
+// Start registers the node and keeps it registered this node registered until Close.
 // It waits up to the session timeout for the first registration; a
 // ZooKeeper that is down is not fatal: the node runs, without peers or a
 // worker id, and registers once it can. Call it once the node serves.
-func (n *Node) Start() error {
-	conn, _, err := zk.Connect(n.cfg.ServerList(), n.cfg.SessionTimeout, zk.WithLogger(zkLogger{n.log}),
-		zk.WithEventCallback(n.onEvent))
-	if err != nil {
-		return fmt.Errorf("zookeeper %v: %w", n.cfg.ServerList(), err)
-	}
-	n.conn = conn
+func (n *Node) Start() {
+	n.started.Store(true)
 	registered := make(chan struct{})
 	go n.run(registered)
 	select {
@@ -121,7 +125,6 @@ func (n *Node) Start() error {
 	case <-time.After(n.cfg.SessionTimeout):
 		n.log.Warn("zookeeper not reachable yet; serving without peers until it is", "zk", n.cfg.ServerList())
 	}
-	return nil
 }
 
 // onEvent runs on the ZooKeeper client's goroutine: only atomics and a
@@ -324,7 +327,7 @@ func (n *Node) Registered() bool { return n.stats.Registrations.Load() > 0 }
 func (n *Node) Self() string { return n.self }
 
 // Connected reports whether the node has a live ZooKeeper session.
-func (n *Node) Connected() bool { return n.conn != nil && n.conn.State() == zk.StateHasSession }
+func (n *Node) Connected() bool { return n.conn.State() == zk.StateHasSession }
 
 // Deregister removes this node from the member list (first step of a
 // graceful stop: peers stop sending it keys). The session, and with it the
@@ -338,15 +341,17 @@ func (n *Node) Deregister() error {
 	return err
 }
 
-// Close ends the session, which releases the worker id.
+// Close ends the session, which releases the worker id. Later calls do
+// nothing.
 func (n *Node) Close() {
-	n.leaving.Store(true)
-	if n.conn == nil {
-		return // never started
-	}
-	close(n.stop)
-	<-n.done
-	n.conn.Close()
+	n.closeOnce.Do(func() {
+		n.leaving.Store(true)
+		if n.started.Load() {
+			close(n.stop)
+			<-n.done
+		}
+		n.conn.Close()
+	})
 }
 
 // do runs one ZooKeeper request on a caller's behalf: at once an error

