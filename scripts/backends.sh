@@ -127,17 +127,19 @@ CFG
 
 # mariadbd as root must be told to stay root: the state directory may be
 # one only root can enter (a test's temporary directory).
-MYOPTS=(--no-defaults --datadir="$DIR/mysql/data" --innodb-log-file-size=16M --innodb-buffer-pool-size=64M)
+# Its own tmpdir: bootstraps sharing /tmp collide on temporary table names
+# when stacks start side by side (install fails, or mariadbd crashes).
+MYOPTS=(--no-defaults --datadir="$DIR/mysql/data" --tmpdir="$DIR/mysql/tmp" --innodb-log-file-size=16M --innodb-buffer-pool-size=64M)
 ((EUID == 0)) && MYOPTS+=(--user=root)
 mysql_client() { mariadb --no-defaults --socket="$DIR/mysql/mysqld.sock" -uroot "$@"; }
 
 start_mysql() { # PORT: a new data directory gets the fixture
 	local fresh=
-	mkdir -p "$DIR/mysql"
+	mkdir -p "$DIR/mysql/tmp"
 	if [[ ! -d $DIR/mysql/data/mysql ]]; then
 		mariadb-install-db "${MYOPTS[@]}" --auth-root-authentication-method=normal --skip-test-db \
 			--skip-name-resolve >"$DIR/mysql/install.log" 2>&1 ||
-			{ echo "backends: mariadb-install-db failed; log in $DIR/mysql/install.log" >&2; return 1; }
+			{ echo "backends: mariadb-install-db failed:" >&2; tail -5 "$DIR/mysql/install.log" >&2; return 1; }
 		fresh=1
 	fi
 	mariadbd "${MYOPTS[@]}" --socket="$DIR/mysql/mysqld.sock" --port="$1" --bind-address=127.0.0.1 \
