@@ -40,17 +40,22 @@ type Coordinator interface {
 type ClusterStats struct {
 	Forwarded atomic.Int64 // sent to the owner
 	Degraded  atomic.Int64 // owner unreachable: a cached read ran here without the cache
+	// EvictFailed: a write's cacheKey could not be evicted on its
+	// unreachable owner.
+	EvictFailed atomic.Int64
 }
 
 // ClusterSnapshot is ClusterStats as plain numbers.
 type ClusterSnapshot struct {
-	Forwarded int64 `json:"forwarded"`
-	Degraded  int64 `json:"degraded"`
+	Forwarded   int64 `json:"forwarded"`
+	Degraded    int64 `json:"degraded"`
+	EvictFailed int64 `json:"evict_failed"`
 }
 
 // ClusterStats reads the counters.
 func (s *Servant) ClusterStats() ClusterSnapshot {
-	return ClusterSnapshot{Forwarded: s.cstats.Forwarded.Load(), Degraded: s.cstats.Degraded.Load()}
+	return ClusterSnapshot{Forwarded: s.cstats.Forwarded.Load(), Degraded: s.cstats.Degraded.Load(),
+		EvictFailed: s.cstats.EvictFailed.Load()}
 }
 
 // route is where a keyed call runs: "" for here. A call that arrives

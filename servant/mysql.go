@@ -49,6 +49,7 @@ type statement struct {
 	sql         string
 	argv        []string
 	cacheKey    string
+	rctx        *rpc.Context // the caller's: evictions go to the cacheKey's owner
 }
 
 func (s *Servant) mysqlPools(c *rpc.Context) (MySQLPools, error) {
@@ -69,7 +70,7 @@ func (s *Servant) MyQuery(ctx context.Context, c *rpc.Context, pool, table strin
 	if err != nil {
 		return nil, err
 	}
-	st := statement{pool, table, hintID, sql, argv, cacheKey}
+	st := statement{pool, table, hintID, sql, argv, cacheKey, c}
 	if addr := s.myRoute(ctx, c, st); addr != "" {
 		res, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (*rpc.MysqlResult_, error) {
 			return cl.MyQuery(ctx, c, pool, table, hintID, sql, argv, cacheKey)
@@ -129,7 +130,7 @@ func (s *Servant) myRun(ctx context.Context, my MySQLPools, st statement) (*rpc.
 	}
 	res, err := s.myDirect(ctx, srv, st)
 	if kind != mysql.Query {
-		s.afterWrite(my, st)
+		s.afterWrite(ctx, my, st)
 	}
 	return res, err
 }
@@ -147,13 +148,30 @@ func (s *Servant) myDirect(ctx context.Context, srv *mysql.Server, st statement)
 // under its cacheKey, and an entity's shard when it wrote the lookup pool.
 // It runs after the write whatever its outcome: a failed write may still
 // have been applied.
-func (s *Servant) afterWrite(my MySQLPools, st statement) {
-	if st.cacheKey != "" && s.queryCache != nil {
-		s.queryCache.evict(st.cacheKey)
-	}
+func (s *Servant) afterWrite(ctx context.Context, my MySQLPools, st statement) {
+	s.evict(ctx, st.rctx, st.cacheKey)
 	if st.hint != 0 && my.IsLookupPool(st.pool) {
 		my.Invalidate(st.hint)
 	}
+}
+
+// evict drops the result cached under key where it lives: on the key's
+// owner in a cluster. An owner out of reach keeps its copy (counted): the
+// write that made it stale has happened and is not undone for that.
+func (s *Servant) evict(ctx context.Context, c *rpc.Context, key string) {
+	if key == "" || s.queryCache == nil {
+		return
+	}
+	if addr := s.route(c, key); addr != "" {
+		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
+			return struct{}{}, cl.MyEvict(ctx, c, key)
+		})
+		if err != nil {
+			s.cstats.EvictFailed.Add(1)
+		}
+		return
+	}
+	s.queryCache.evict(key)
 }
 
 // MyBulkExec runs the statements in order and stops at the first error;
@@ -170,7 +188,7 @@ func (s *Servant) MyBulkExec(ctx context.Context, c *rpc.Context, pools, tables 
 	}
 	var sum int64
 	for i := range sqls {
-		res, err := s.myRun(ctx, my, statement{pools[i], tables[i], hintIDs[i], sqls[i], argvs[i], cacheKeys[i]})
+		res, err := s.myRun(ctx, my, statement{pools[i], tables[i], hintIDs[i], sqls[i], argvs[i], cacheKeys[i], c})
 		if err != nil {
 			return sum, fmt.Errorf("statement %d of %d failed (%d before it ran, rowsAffected %d): %w", i+1, n, i, sum, err)
 		}

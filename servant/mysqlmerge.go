@@ -85,9 +85,7 @@ func (s *Servant) MyMerge(ctx context.Context, c *rpc.Context, pool, table strin
 	if err := tx.End(ctx, "COMMIT"); err != nil {
 		return nil, err
 	}
-	if key != "" && s.queryCache != nil {
-		s.queryCache.evict(key)
-	}
+	s.evict(ctx, c, key)
 	return &rpc.MysqlMergeResult_{Ok: true, NewVal_: merged}, nil
 }
 

@@ -70,7 +70,7 @@ func (s *Servant) myEnd(ctx context.Context, my MySQLPools, st statement) (*rpc.
 	// Forget what the transaction's writes touched: after a COMMIT, and
 	// after a failed one whose outcome may be unknown.
 	for _, k := range tx.cacheKeys {
-		s.queryCache.evict(k)
+		s.evict(ctx, st.rctx, k)
 	}
 	for _, e := range tx.entities {
 		my.Invalidate(e)
@@ -92,7 +92,7 @@ func (s *Servant) myRunInTx(ctx context.Context, my MySQLPools, tx *openTx, st s
 		if st.hint != 0 && my.IsLookupPool(st.pool) {
 			tx.entities = append(tx.entities, st.hint)
 		}
-		defer s.afterWrite(my, st)
+		defer s.afterWrite(ctx, my, st)
 	}
 	res, err := tx.tx.Run(ctx, st.sql, st.argv)
 	if err != nil {

@@ -269,6 +269,36 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("node %d read %q after my_evict", i, got)
 			}
 		}
+		// Writes with the cacheKey evict it on the owner, whichever node
+		// runs them: my_bulk_exec, and a transaction's write.
+		for i, c := range clients {
+			name := fmt.Sprint("bulk-", i)
+			if _, err := c.MyBulkExec(ctx, rctx(1), []string{"UserShard"}, []string{"UserInfo"}, []int64{3},
+				[]string{"UPDATE UserInfo SET name = ? WHERE uid = 3"}, [][]string{{name}}, []string{"user:3"}); err != nil {
+				t.Fatal(err)
+			}
+			for j, r := range clients {
+				if got := q(r); got != name {
+					t.Fatalf("node %d read %q after my_bulk_exec through node %d", j, got, i)
+				}
+			}
+			tx := client(t, "tcp", nodes[i].addr)
+			name = fmt.Sprint("tx-", i)
+			for _, sql := range []string{"BEGIN", "UPDATE UserInfo SET name = ? WHERE uid = 3", "COMMIT"} {
+				var argv []string
+				if strings.HasPrefix(sql, "UPDATE") {
+					argv = []string{name}
+				}
+				if _, err := tx.MyQuery(ctx, rctx(1), "UserShard", "UserInfo", 3, sql, argv, "user:3"); err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+			}
+			for j, r := range clients {
+				if got := q(r); got != name {
+					t.Fatalf("node %d read %q after a transaction through node %d", j, got, i)
+				}
+			}
+		}
 	})
 
 	t.Run("zk_* work and cannot touch faed's trees", func(t *testing.T) {
