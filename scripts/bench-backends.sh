@@ -12,7 +12,7 @@ W=var/bench-backends B=var/bin
 rm -rf "$W" && mkdir -p "$W" "$B"
 go build -o "$B/" ./cmd/faed ./cmd/faed-bench
 
-export BACKENDS_DIR=$PWD/$W/stack REDIS_PORTS=19379 MEMCACHED_PORTS=19311 MYSQL_PORT= MONGO_PORT=
+export BACKENDS_DIR=$PWD/$W/stack REDIS_PORTS=19379 MEMCACHED_PORTS=19311 MYSQL_PORT= MONGO_PORT= ZK_PORT=
 pid=
 cleanup() {
 	[[ -n $pid ]] && kill "$pid" 2>/dev/null

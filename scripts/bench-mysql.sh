@@ -12,7 +12,7 @@ W=var/bench-mysql B=var/bin
 rm -rf "$W" && mkdir -p "$W" "$B"
 go build -o "$B/" ./cmd/faed ./cmd/faed-bench
 
-export BACKENDS_DIR=$PWD/$W/stack REDIS_PORTS= MEMCACHED_PORTS= MYSQL_PORT=19306 MONGO_PORT=
+export BACKENDS_DIR=$PWD/$W/stack REDIS_PORTS= MEMCACHED_PORTS= MYSQL_PORT=19306 MONGO_PORT= ZK_PORT=
 pid=
 cleanup() {
 	[[ -n $pid ]] && kill "$pid" 2>/dev/null
