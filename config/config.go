@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 
@@ -135,10 +136,28 @@ func (c Config) Validate() error {
 			err     error
 		}{"memcache." + name, p.Validate()})
 	}
+	checks = append(checks, struct {
+		section string
+		err     error
+	}{"cluster", c.peerAddress()})
 	for _, ch := range checks {
 		if ch.err != nil {
 			return fmt.Errorf("%w: [%s] %w", ErrInvalid, ch.section, ch.err)
 		}
+	}
+	return nil
+}
+
+// peerAddress: in a cluster, peers dial this node on advertise, or on
+// server.listen when that names one host. A wildcard or absent TCP
+// listener would give peers an address that is not this node.
+func (c Config) peerAddress() error {
+	if !c.Cluster.Enabled() || c.Cluster.Advertise != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Server.Listen)
+	if err != nil || host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+		return fmt.Errorf("advertise must be set: server.listen %q is not an address peers can call", c.Server.Listen)
 	}
 	return nil
 }

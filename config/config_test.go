@@ -75,6 +75,11 @@ func TestInvalidFilesNameTheKey(t *testing.T) {
 		{"clock back over the bound", "[id]\nmax_clock_back = \"1s\"", "max_clock_back"},
 		{"lock ttl", "[lock]\nttl = \"0s\"", "ttl"},
 		{"not toml", "[server\nlisten=", "toml"},
+		{"cluster on a wildcard listener", "[server]\nlisten = \"0.0.0.0:9001\"\n[cluster]\nzk_servers = [\"127.0.0.1:2181\"]", "advertise must be set"},
+		{"cluster without a tcp listener", "[server]\nlisten = \"\"\nunix = \"/tmp/x.sock\"\n[cluster]\nzk_servers = [\"127.0.0.1:2181\"]", "advertise must be set"},
+		{"zk server not host:port", "[cluster]\nzk_servers = [\"zk1\"]", "zk_servers"},
+		{"meta_root inside root", "[cluster]\nmeta_root = \"/fae/meta\"", "contain each other"},
+		{"forward timeout", "[cluster.forward]\ntimeout = \"0s\"", "forward"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,9 @@ import (
 	"github.com/faed/faed/idl/fun/rpc"
 )
 
+// maxMessage bounds a reply from a peer (engine's default message limit).
+const maxMessage = 16 << 20
+
 // remote is one peer: its idle connections and whether it is down.
 type remote struct {
 	addr      string
@@ -64,7 +67,8 @@ func (r *remote) dial(timeout time.Duration) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &thrift.TConfiguration{ConnectTimeout: timeout}
+	// A peer's answer is bounded like a client's call.
+	cfg := &thrift.TConfiguration{ConnectTimeout: timeout, MaxMessageSize: maxMessage, MaxFrameSize: maxMessage}
 	sock := thrift.NewTSocketFromConnConf(nc, cfg)
 	trans := thrift.NewTFramedTransportConf(sock, cfg)
 	proto := thrift.NewTBinaryProtocolConf(trans, cfg)
