@@ -34,6 +34,7 @@ func TestAdminEndpoints(t *testing.T) {
 	if _, err := dial(t, s, wire{network: "tcp"}).Noop(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
+	settledCalls(s, "noop", 1)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s.e.Collector())
 	var notReady atomic.Bool
