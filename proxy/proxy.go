@@ -104,10 +104,9 @@ func (p *Proxy) Call(ctx context.Context, addr string, call func(ctx context.Con
 		}
 	}
 	if err != nil && brokenConn(err) {
-		if c != nil {
+		if c != nil { // nil when the redial after a stale connection failed
 			c.close()
 		}
-		c.close()
 		p.markDown(r, err)
 		return fmt.Errorf("%w: %s: %v", ErrUnreachable, addr, err)
 	}
