@@ -123,6 +123,7 @@ func (c Config) Validate() error {
 		{"query_cache", c.QueryCache.Validate()},
 		{"mongo", c.Mongo.Validate()},
 		{"cluster", c.Cluster.Validate()},
+		{"cluster", c.peerAddress()},
 	}
 	for name, p := range c.Redis {
 		checks = append(checks, struct {
@@ -136,10 +137,6 @@ func (c Config) Validate() error {
 			err     error
 		}{"memcache." + name, p.Validate()})
 	}
-	checks = append(checks, struct {
-		section string
-		err     error
-	}{"cluster", c.peerAddress()})
 	for _, ch := range checks {
 		if ch.err != nil {
 			return fmt.Errorf("%w: [%s] %w", ErrInvalid, ch.section, ch.err)

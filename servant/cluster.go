@@ -85,6 +85,14 @@ func forward[T any](ctx context.Context, s *Servant, addr string, c *rpc.Context
 	return out, peerError(addr, err)
 }
 
+// forwardErr is forward for methods that return nothing.
+func forwardErr(ctx context.Context, s *Servant, addr string, c *rpc.Context, fn func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error) error {
+	_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
+		return struct{}{}, fn(ctx, cl, c)
+	})
+	return err
+}
+
 // peerError passes the owner's answer on. Declared exceptions go as they
 // are; the owner's INTERNAL_ERROR loses its "Internal error processing m: "
 // prefix (this node's processor adds it again) and names the owner.

@@ -111,14 +111,20 @@ func (g *IDGen) UseLease(l WorkerLease) { g.lease = l }
 
 // Worker is the worker id baked into every id; -1 while a lease is lapsed.
 func (g *IDGen) Worker() int {
-	if g.lease != nil {
-		w, err := g.lease.Worker()
-		if err != nil {
-			return -1
-		}
-		return w
+	w, err := g.currentWorker()
+	if err != nil {
+		return -1
 	}
-	return int(g.worker)
+	return int(w)
+}
+
+// currentWorker is the configured worker, or the lease's while one is used.
+func (g *IDGen) currentWorker() (int64, error) {
+	if g.lease == nil {
+		return g.worker, nil
+	}
+	w, err := g.lease.Worker()
+	return int64(w), err
 }
 
 // Next issues an id with tag (0–31).
@@ -126,13 +132,9 @@ func (g *IDGen) Next(tag int) (int64, error) {
 	if tag < 0 || tag > idMaxTag {
 		return 0, fmt.Errorf("%w: %d", ErrBadTag, tag)
 	}
-	worker := g.worker
-	if g.lease != nil {
-		w, err := g.lease.Worker()
-		if err != nil {
-			return 0, err
-		}
-		worker = int64(w)
+	worker, err := g.currentWorker()
+	if err != nil {
+		return 0, err
 	}
 	ms, seq, err := g.reserve()
 	if err != nil {

@@ -82,10 +82,9 @@ func (s *Servant) LcDel(ctx context.Context, c *rpc.Context, key string) error {
 		return err
 	}
 	if addr := s.lcRoute(c, key); addr != "" {
-		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
-			return struct{}{}, cl.LcDel(ctx, c, key)
+		return forwardErr(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error {
+			return cl.LcDel(ctx, c, key)
 		})
-		return err
 	}
 	lc.Delete(key)
 	return nil

@@ -203,10 +203,9 @@ func (s *Servant) Unlock(ctx context.Context, c *rpc.Context, reason, key string
 		return err
 	}
 	if addr := s.route(c, key); addr != "" {
-		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
-			return struct{}{}, cl.Unlock(ctx, c, reason, key)
+		return forwardErr(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error {
+			return cl.Unlock(ctx, c, reason, key)
 		})
-		return err
 	}
 	return t.Unlock(key, c.Rid)
 }

@@ -149,29 +149,33 @@ func (s *Servant) myDirect(ctx context.Context, srv *mysql.Server, st statement)
 // It runs after the write whatever its outcome: a failed write may still
 // have been applied.
 func (s *Servant) afterWrite(ctx context.Context, my MySQLPools, st statement) {
-	s.evict(ctx, st.rctx, st.cacheKey)
+	s.evictAfterWrite(ctx, st.rctx, st.cacheKey)
 	if st.hint != 0 && my.IsLookupPool(st.pool) {
 		my.Invalidate(st.hint)
 	}
 }
 
 // evict drops the result cached under key where it lives: on the key's
-// owner in a cluster. An owner out of reach keeps its copy (counted): the
-// write that made it stale has happened and is not undone for that.
-func (s *Servant) evict(ctx context.Context, c *rpc.Context, key string) {
+// owner in a cluster (whose error it returns).
+func (s *Servant) evict(ctx context.Context, c *rpc.Context, key string) error {
 	if key == "" || s.queryCache == nil {
-		return
+		return nil
 	}
 	if addr := s.route(c, key); addr != "" {
-		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
-			return struct{}{}, cl.MyEvict(ctx, c, key)
+		return forwardErr(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error {
+			return cl.MyEvict(ctx, c, key)
 		})
-		if err != nil {
-			s.cstats.EvictFailed.Add(1)
-		}
-		return
 	}
 	s.queryCache.evict(key)
+	return nil
+}
+
+// evictAfterWrite is evict for a write that has run: an owner out of reach
+// keeps its copy (counted), and the write is not reported failed for that.
+func (s *Servant) evictAfterWrite(ctx context.Context, c *rpc.Context, key string) {
+	if s.evict(ctx, c, key) != nil {
+		s.cstats.EvictFailed.Add(1)
+	}
 }
 
 // MyBulkExec runs the statements in order and stops at the first error;
@@ -235,16 +239,7 @@ func (s *Servant) MyEvict(ctx context.Context, c *rpc.Context, cacheKey string) 
 	if _, err := s.mysqlPools(c); err != nil {
 		return err
 	}
-	if addr := s.route(c, cacheKey); addr != "" && s.queryCache != nil {
-		_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
-			return struct{}{}, cl.MyEvict(ctx, c, cacheKey)
-		})
-		return err
-	}
-	if s.queryCache != nil {
-		s.queryCache.evict(cacheKey)
-	}
-	return nil
+	return s.evict(ctx, c, cacheKey)
 }
 
 func toRPCResult(r *mysql.Result) *rpc.MysqlResult_ {

@@ -85,7 +85,7 @@ func (s *Servant) MyMerge(ctx context.Context, c *rpc.Context, pool, table strin
 	if err := tx.End(ctx, "COMMIT"); err != nil {
 		return nil, err
 	}
-	s.evict(ctx, c, key)
+	s.evictAfterWrite(ctx, c, key)
 	return &rpc.MysqlMergeResult_{Ok: true, NewVal_: merged}, nil
 }
 

@@ -70,7 +70,7 @@ func (s *Servant) myEnd(ctx context.Context, my MySQLPools, st statement) (*rpc.
 	// Forget what the transaction's writes touched: after a COMMIT, and
 	// after a failed one whose outcome may be unknown.
 	for _, k := range tx.cacheKeys {
-		s.evict(ctx, st.rctx, k)
+		s.evictAfterWrite(ctx, st.rctx, k)
 	}
 	for _, e := range tx.entities {
 		my.Invalidate(e)
