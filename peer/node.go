@@ -155,58 +155,68 @@ func (n *Node) poke() {
 	}
 }
 
-// run keeps the registration and the watch on the member list alive:
-// once per session it (re)creates the member node and the worker lease,
-// and every watch event re-reads the members.
+// run keeps the registration and the watch on the member list alive,
+// retrying a failed step shortly.
 func (n *Node) run(registered chan struct{}) {
 	defer close(n.done)
-	var session int64
-	var watch <-chan zk.Event
+	st := runState{registered: registered}
 	retry := time.NewTimer(time.Hour)
 	defer retry.Stop()
 	for {
-		failed := false
-		if n.conn.State() == zk.StateHasSession {
-			if sid := n.conn.SessionID(); sid != session {
-				watch = nil
-				if err := n.establish(); err != nil {
-					n.log.Warn("zookeeper registration failed; retrying", "error", err)
-					failed = true
-				} else {
-					session = sid
-					n.stats.Registrations.Add(1)
-					if registered != nil {
-						close(registered)
-						registered = nil
-					}
-				}
-			}
-			if !failed && watch == nil {
-				children, _, ch, err := n.conn.ChildrenW(n.cfg.Root)
-				if err != nil {
-					n.log.Warn("zookeeper watch failed; retrying", "error", err)
-					failed = true
-				} else {
-					watch = ch
-					n.publish(children)
-					if n.cfg.LeaseWorkerID && n.worker.Load() < 0 && !n.leaving.Load() {
-						_ = n.lease() // an id may have been freed by a node that left
-					}
-				}
-			}
-		}
-		if failed {
+		if err := n.sync(&st); err != nil {
+			n.log.Warn("zookeeper: retrying", "error", err)
 			retry.Reset(200 * time.Millisecond)
 		}
 		select {
 		case <-n.stop:
 			return
-		case <-watch:
-			watch = nil
+		case <-st.watch:
+			st.watch = nil
 		case <-n.wake:
 		case <-retry.C:
 		}
 	}
+}
+
+// runState is what run carries between steps.
+type runState struct {
+	session    int64           // the session registered under
+	watch      <-chan zk.Event // the live watch on the member list
+	registered chan struct{}   // closed at the first registration
+}
+
+// sync brings ZooKeeper in line with st: once per session it (re)creates
+// the member node and the worker lease, and without a live watch it
+// re-reads the members and watches again.
+func (n *Node) sync(st *runState) error {
+	if n.conn.State() != zk.StateHasSession {
+		return nil // the session's events wake run again
+	}
+	if sid := n.conn.SessionID(); sid != st.session {
+		st.watch = nil
+		if err := n.establish(); err != nil {
+			return fmt.Errorf("registration: %w", err)
+		}
+		st.session = sid
+		n.stats.Registrations.Add(1)
+		if st.registered != nil {
+			close(st.registered)
+			st.registered = nil
+		}
+	}
+	if st.watch != nil {
+		return nil
+	}
+	children, _, ch, err := n.conn.ChildrenW(n.cfg.Root)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	st.watch = ch
+	n.publish(children)
+	if n.cfg.LeaseWorkerID && n.worker.Load() < 0 && !n.leaving.Load() {
+		_ = n.lease() // an id may have been freed by a node that left
+	}
+	return nil
 }
 
 // establish runs once per session: the trees, the worker lease, the
