@@ -13,25 +13,31 @@ import (
 	"github.com/faed/faed/idl/fun/rpc"
 )
 
+// A client that trickles a call one byte at a time never lets the session
+// go idle, so only the whole-message bound (read+call+write: 900ms) can end
+// it: the call declares a 1000-byte string, which would take 100s to send.
 func TestSlowlorisIsCutOff(t *testing.T) {
-	s := startEngine(t, shortTimeouts) // read+call+write bound one call: 900ms
+	s := startEngine(t, shortTimeouts)
 	c := rawDial(t, s)
-	msg := encoding{}.noopCall(1, 1)
-	start := time.Now()
+	msg := encoding{}.message("noop", thrift.CALL, 1, func(ctx context.Context, p thrift.TProtocol) {
+		_ = p.WriteFieldBegin(ctx, "pad", thrift.STRING, 99)
+		_ = p.WriteI32(ctx, 1000) // the string's length; its bytes never come
+	})
 	go func() {
-		for _, b := range msg[:len(msg)-1] { // one byte every 100ms, never the last
+		for _, b := range msg {
 			if _, err := c.Write([]byte{b}); err != nil {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		for {
+			if _, err := c.Write([]byte{'x'}); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}()
-	closedWithin(t, c, 5*time.Second)
-	// Sending the whole message would take 2.3s; the bound is 900ms plus
-	// the watchdog's tick, checked with slack for a loaded machine.
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("slowloris held the session for %v", d)
-	}
+	closedWithin(t, c, 30*time.Second)
 	if s.e.Stats().Timeouts.Load() == 0 {
 		t.Fatal("slowloris not counted as a timeout")
 	}
@@ -41,15 +47,17 @@ func TestIdleSessionIsClosed(t *testing.T) {
 	s := startEngine(t, shortTimeouts)
 	c := rawDial(t, s)
 	r := bufio.NewReader(c)
+	start := time.Now() // before the call: the idle wait starts after its reply
 	if _, err := c.Write(encoding{}.noopCall(1, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := readReply(r, encoding{}); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	closedWithin(t, c, 3*time.Second)
-	if d := time.Since(start); d < 900*time.Millisecond {
+	closedWithin(t, c, 30*time.Second)
+	// A lower bound only: a timer never fires early, however busy the
+	// machine.
+	if d := time.Since(start); d < time.Second {
 		t.Fatalf("closed after %v, before idle_timeout", d)
 	}
 }
@@ -74,15 +82,15 @@ func TestMaxSessionsRefusesThenRecovers(t *testing.T) {
 	}
 	extra := rawDial(t, s)
 	_, _ = extra.Write(encoding{}.noopCall(1, 1))
-	closedWithin(t, extra, 2*time.Second)
+	closedWithin(t, extra, 30*time.Second)
 	if s.e.Stats().Refused.Load() == 0 {
 		t.Fatal("refusal not counted")
 	}
 	held[0].Close()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c := rawDial(t, s)
-		_ = c.SetDeadline(time.Now().Add(time.Second))
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		_, _ = c.Write(encoding{}.noopCall(2, 1))
 		if got, err := readReply(bufio.NewReader(c), encoding{}); err == nil && got.noopRet == 2 {
 			return // a freed slot serves new clients
@@ -133,8 +141,7 @@ func TestClientDisconnectMidCall(t *testing.T) {
 	if _, err := c.Write(call); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return s.e.Stats().Sessions.Load() == 1 })
-	time.Sleep(50 * time.Millisecond) // the call is in the handler
+	waitFor(t, func() bool { return s.h.entered.Load() == 1 })
 	c.Close()
 	waitFor(t, func() bool { return s.e.Stats().Sessions.Load() == 0 })
 	if s.h.cancelled.Load() != 1 || s.h.slept.Load() != 0 {
@@ -145,10 +152,10 @@ func TestClientDisconnectMidCall(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
+			t.Fatal("condition not met in 30s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

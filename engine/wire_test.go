@@ -135,7 +135,7 @@ func closedWithin(t *testing.T, c net.Conn, d time.Duration) []byte {
 // noLeaks waits for the goroutine count to come back near base.
 func noLeaks(t *testing.T, base int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for runtime.NumGoroutine() > base+2 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)

@@ -8,7 +8,9 @@
 #   scripts/backends.sh fixture       reload scripts/mysql-fixture.sql (resets the MySQL data)
 # Ports: REDIS_PORTS (16379 16380), MEMCACHED_PORTS (11311 11312), MYSQL_PORT
 # (13306), MONGO_PORT (27018), ZK_PORT (12181); an empty list or value leaves
-# that kind out.
+# that kind out. BACKENDS_TIMEOUT (180) bounds each server's start in
+# seconds: generous, since a loaded machine starts MariaDB or a JVM slowly.
+# A server that dies or does not come up prints the tail of its log.
 # mongo is contrib/mongoshim (FerretDB on SQLite, a dev/test stand-in for
 # MongoDB), built to var/bin/mongoshim when missing or older than its source.
 set -euo pipefail
@@ -22,13 +24,46 @@ ZK_PORT=${ZK_PORT-12181}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
+TIMEOUT=${BACKENDS_TIMEOUT:-180}
+
 alive() { [[ -f $DIR/$1.pid ]] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
 
-wait_for() { # NAME TIMEOUT_S CMD...
-	local name=$1 limit=$(($2 * 20)); shift 2
-	for _ in $(seq "$limit"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-	echo "backends: $name not ready after $((limit / 20))s; log in $DIR" >&2
-	return 1
+log_of() { # NAME -> the files a server writes its start-up into
+	case $1 in
+	redis*) echo "$DIR/$1/redis.log $DIR/$1.out" ;;
+	memcached*) echo "$DIR/$1.log" ;;
+	mysql) echo "$DIR/mysql/error.log $DIR/mysql/stdout.log" ;;
+	mongo) echo "$DIR/mongo.log" ;;
+	zk) echo "$DIR/zk.log" ;;
+	esac
+}
+
+show_log() { # NAME: the tail of its logs on stderr, where a test prints it
+	local f
+	for f in $(log_of "$1"); do
+		[[ -s $f ]] || continue
+		echo "--- last lines of $f" >&2
+		tail -n 30 "$f" >&2
+	done
+}
+
+# wait_for NAME CMD...: until CMD succeeds, the server's process dies, or
+# TIMEOUT seconds pass.
+wait_for() {
+	local name=$1 start=$SECONDS; shift
+	until "$@" >/dev/null 2>&1; do
+		if ! alive "$name"; then
+			echo "backends: $name exited during start-up" >&2
+			show_log "$name"
+			return 1
+		fi
+		if ((SECONDS - start >= TIMEOUT)); then
+			echo "backends: $name not ready after ${TIMEOUT}s" >&2
+			show_log "$name"
+			return 1
+		fi
+		sleep 0.05
+	done
 }
 
 tcp_says() { # PORT REQUEST EXPECT
@@ -61,14 +96,14 @@ start_one() { # NAME
 		redis-server --bind 127.0.0.1 --port "$port" --dir "$DIR/$name" --save '' --appendonly no \
 			--logfile "$DIR/$name/redis.log" --daemonize no </dev/null >"$DIR/$name.out" 2>&1 &
 		echo $! >"$DIR/$name.pid"
-		wait_for "$name" 10 tcp_says "$port" 'PING\r\n' PONG
+		wait_for "$name" tcp_says "$port" 'PING\r\n' PONG
 		;;
 	memcached*)
 		local user=()
 		((EUID == 0)) && user=(-u "$(id -u memcache >/dev/null 2>&1 && echo memcache || echo root)")
 		memcached "${user[@]}" -l 127.0.0.1 -p "$port" -U 0 -m 64 -c 4096 </dev/null >"$DIR/$name.log" 2>&1 &
 		echo $! >"$DIR/$name.pid"
-		wait_for "$name" 10 tcp_says "$port" 'version\r\n' VERSION
+		wait_for "$name" tcp_says "$port" 'version\r\n' VERSION
 		;;
 	mysql) start_mysql "$port" ;;
 	mongo) start_mongo "$port" ;;
@@ -80,22 +115,32 @@ tcp_accepts() { exec 3<>"/dev/tcp/127.0.0.1/$1" && exec 3>&-; } # PORT
 mongo_ready() { alive mongo && tcp_accepts "$1"; } # PORT: not some other listener
 
 # The shim is built apart (never with -race: its SQLite crawls under -race),
-# to a temporary name first so stacks starting side by side never run a
-# half-written binary.
+# once: stacks starting side by side wait on a lock for the first build
+# instead of each compiling FerretDB, and a half-written binary is never run.
 SHIM=var/bin/mongoshim
-start_mongo() { # PORT
+shim_stale() {
 	local src
+	[[ -x $SHIM ]] || return 0
 	for src in contrib/mongoshim/main.go contrib/mongoshim/go.mod contrib/mongoshim/go.sum; do
-		[[ -x $SHIM && ! $src -nt $SHIM ]] && continue
-		mkdir -p var/bin
-		(cd contrib/mongoshim && go build -o "../../$SHIM.$$" . && mv -f "../../$SHIM.$$" "../../$SHIM") ||
-			{ rm -f "$SHIM.$$"; echo "backends: building $SHIM failed" >&2; return 1; }
-		break
+		[[ $src -nt $SHIM ]] && return 0
 	done
+	return 1
+}
+build_shim() {
+	mkdir -p var/bin
+	(
+		flock 9
+		shim_stale || exit 0
+		(cd contrib/mongoshim && go build -o "../../$SHIM.$$" . && mv -f "../../$SHIM.$$" "../../$SHIM") ||
+			{ rm -f "$SHIM.$$"; echo "backends: building $SHIM failed" >&2; exit 1; }
+	) 9>var/bin/mongoshim.lock
+}
+start_mongo() { # PORT
+	build_shim || return 1
 	mkdir -p "$DIR/mongo"
 	$SHIM -listen "127.0.0.1:$1" -sqlite-url "file:$DIR/mongo/" </dev/null >"$DIR/mongo.log" 2>&1 &
 	echo $! >"$DIR/mongo.pid"
-	wait_for mongo 30 mongo_ready "$1"
+	wait_for mongo mongo_ready "$1"
 }
 
 # ZooKeeper answers ruok before it serves; srvr says when it does. Its data
@@ -122,7 +167,7 @@ CFG
 		-cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar \
 		org.apache.zookeeper.server.quorum.QuorumPeerMain "$DIR/zk/zoo.cfg" </dev/null >"$DIR/zk.log" 2>&1 &
 	echo $! >"$DIR/zk.pid"
-	wait_for zk 30 zk_ready "$1"
+	wait_for zk zk_ready "$1"
 }
 
 # mariadbd as root must be told to stay root: the state directory may be
@@ -147,7 +192,7 @@ start_mysql() { # PORT: a new data directory gets the fixture
 		--innodb-flush-log-at-trx-commit=2 --innodb-doublewrite=0 --sync-binlog=0 \
 		--max-connections=500 </dev/null >"$DIR/mysql/stdout.log" 2>&1 &
 	echo $! >"$DIR/mysql.pid"
-	wait_for mysql 30 mysql_client -e 'SELECT 1'
+	wait_for mysql mysql_client -e 'SELECT 1'
 	[[ -z $fresh ]] || load_fixture
 }
 

@@ -63,6 +63,18 @@ func (c IDConfig) Validate() error {
 	return nil
 }
 
+// Clock is the generator's time source: the system clock in faed, a
+// stepped one in tests (a clock that jumps back is the case to survive).
+type Clock interface {
+	Now() time.Time
+	Sleep(time.Duration)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time        { return time.Now() }
+func (systemClock) Sleep(d time.Duration) { time.Sleep(d) }
+
 // WorkerLease hands out a worker id that may lapse (peer.Node leases it
 // from ZooKeeper).
 type WorkerLease interface {
@@ -74,7 +86,7 @@ type IDGen struct {
 	lease   WorkerLease // nil: the configured worker
 	worker  int64
 	maxBack time.Duration
-	now     func() time.Time
+	clock   Clock
 	state   *idState // nil without a state file
 
 	mu     sync.Mutex
@@ -83,18 +95,19 @@ type IDGen struct {
 }
 
 // NewIDGen builds a generator for worker (0–31). With a state file it
-// starts above every timestamp a previous run may have issued.
-func NewIDGen(cfg IDConfig, worker int, now func() time.Time) (*IDGen, error) {
+// starts above every timestamp a previous run may have issued. A nil clock
+// is the system clock.
+func NewIDGen(cfg IDConfig, worker int, clock Clock) (*IDGen, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if worker < 0 || worker > idMaxWork {
 		return nil, fmt.Errorf("worker id %d out of range 0-%d", worker, idMaxWork)
 	}
-	if now == nil {
-		now = time.Now
+	if clock == nil {
+		clock = systemClock{}
 	}
-	g := &IDGen{worker: int64(worker), maxBack: cfg.MaxClockBack, now: now, lastMs: -1}
+	g := &IDGen{worker: int64(worker), maxBack: cfg.MaxClockBack, clock: clock, lastMs: -1}
 	if cfg.StateFile != "" {
 		st, mark, err := openIDState(cfg.StateFile, cfg.Reserve)
 		if err != nil {
@@ -180,12 +193,12 @@ func (g *IDGen) reserve() (ms, seq int64, err error) {
 		if waited+behind > g.maxBack {
 			return 0, 0, fmt.Errorf("%w: %v behind the last id (waits at most %v)", ErrClockBack, behind, g.maxBack)
 		}
-		time.Sleep(behind)
+		g.clock.Sleep(behind)
 		waited += behind
 	}
 }
 
-func (g *IDGen) nowMs() int64 { return g.now().UnixMilli() - idEpochMs }
+func (g *IDGen) nowMs() int64 { return g.clock.Now().UnixMilli() - idEpochMs }
 
 // Close saves the final high-water mark.
 func (g *IDGen) Close() error {

@@ -14,16 +14,19 @@ import (
 	"github.com/faed/faed/servant"
 )
 
-// steppedClock is the real clock plus an offset a test can step, so waits
-// in real time let it catch up as a real clock would.
-type steppedClock struct{ offset atomic.Int64 }
+// steppedClock is the real clock plus an offset a test can step. Sleep
+// moves the offset instead of waiting, and adds up what the generator
+// waited, so a bound on the wait is checked without reading a wall clock.
+type steppedClock struct{ offset, slept atomic.Int64 }
 
-func (c *steppedClock) now() time.Time       { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *steppedClock) step(d time.Duration) { c.offset.Add(int64(d)) }
+func (c *steppedClock) Now() time.Time        { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *steppedClock) Sleep(d time.Duration) { c.slept.Add(int64(d)); c.offset.Add(int64(d)) }
+func (c *steppedClock) step(d time.Duration)  { c.offset.Add(int64(d)) }
+func (c *steppedClock) waited() time.Duration { return time.Duration(c.slept.Load()) }
 
-func newGen(t *testing.T, cfg servant.IDConfig, worker int, now func() time.Time) *servant.IDGen {
+func newGen(t *testing.T, cfg servant.IDConfig, worker int, clock servant.Clock) *servant.IDGen {
 	t.Helper()
-	g, err := servant.NewIDGen(cfg, worker, now)
+	g, err := servant.NewIDGen(cfg, worker, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,16 +118,14 @@ func TestClockStepsBack(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.step.String(), func(t *testing.T) {
 			clk := &steppedClock{}
-			g := newGen(t, servant.DefaultIDConfig(), 1, clk.now)
+			g := newGen(t, servant.DefaultIDConfig(), 1, clk)
 			last, err := g.Next(0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			clk.step(tc.step)
-			start := time.Now()
 			id, err := g.Next(0)
-			waited := time.Since(start)
-			if waited > servant.MaxClockBack+50*time.Millisecond {
+			if waited := clk.waited(); waited > servant.MaxClockBack {
 				t.Errorf("waited %v, more than the bound", waited)
 			}
 			if !tc.succeed {
@@ -135,6 +136,9 @@ func TestClockStepsBack(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("after a %v step: %v", tc.step, err)
+			}
+			if clk.waited() < -tc.step {
+				t.Fatalf("waited %v for a clock %v behind", clk.waited(), -tc.step)
 			}
 			if id <= last {
 				t.Fatalf("id %d not above %d after the clock stepped back", id, last)
@@ -164,7 +168,7 @@ func TestStateFileAheadOfClockAfterRestart(t *testing.T) {
 	// ids above every earlier one.
 	clk := &steppedClock{}
 	clk.step(-30 * time.Millisecond)
-	g2 := newGen(t, cfg, 2, clk.now)
+	g2 := newGen(t, cfg, 2, clk)
 	id, err := g2.Next(0)
 	if err != nil {
 		t.Fatal(err)

@@ -98,7 +98,7 @@ func startFaedAt(t *testing.T, dir, addr, admin, extra string) *proc {
 			<-p.done
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + p.admin + "/readyz")
 		if err == nil {
@@ -108,7 +108,7 @@ func startFaedAt(t *testing.T, dir, addr, admin, extra string) *proc {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("faed not ready in 10s; stderr:\n%s", p.stderr)
+			t.Fatalf("faed not ready in 30s; stderr:\n%s", p.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -123,8 +123,8 @@ func (p *proc) stop(t *testing.T, sig os.Signal) error {
 	select {
 	case err := <-p.done:
 		return err
-	case <-time.After(10 * time.Second):
-		t.Fatalf("faed did not exit within 10s of %v", sig)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("faed did not exit within 60s of %v", sig)
 		return nil
 	}
 }

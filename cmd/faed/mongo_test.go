@@ -186,7 +186,7 @@ func TestMongoThroughFaed(t *testing.T) {
 		t.Fatalf("breaker not open: %v", last)
 	}
 	stack.Restart(t, "mongo")
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := c.MgCount(ctx, rc, "default", tbl, 0, nil); err == nil {
 			break

@@ -248,7 +248,7 @@ func (e *env) testServerKilled(t *testing.T) {
 		t.Fatalf("breaker not open after 5 failures: %v", last)
 	}
 	e.stack.Restart(t, "mongo")
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := s.Count(ctx, "k", nil); err == nil {
 			break

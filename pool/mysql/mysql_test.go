@@ -340,7 +340,7 @@ func (e *env) testTransactionLimits(t *testing.T) {
 	}
 	b.Close()
 	// a stays open past tx_timeout: faed rolls it back and says so.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for p.OpenTransactions() != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -391,7 +391,7 @@ func (e *env) testServerKilled(t *testing.T) {
 		t.Fatalf("breaker not open after %d failures: %v", len(errs), errs)
 	}
 	e.stack.Restart(t, "mysql")
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := g.Run(ctx, "SELECT 1", nil)
 		if err == nil {
