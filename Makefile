@@ -1,6 +1,6 @@
 # faed: see README.md. Every target works on a fresh Debian machine with Go.
 GO       ?= go
-FUZZTIME ?= 10s
+FUZZTIME ?= 10000x
 
 .PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql bench-cluster backends-up backends-down cluster-up cluster-down clean
 
@@ -41,7 +41,7 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
-## fuzz: each fuzz target for FUZZTIME, on top of its committed corpus
+## fuzz: each fuzz target for FUZZTIME (an execution count), on top of its committed corpus
 fuzz:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
