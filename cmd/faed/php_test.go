@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/faed/faed/internal/devstack"
@@ -25,14 +27,32 @@ func phpBin(t *testing.T) string {
 	return php
 }
 
+var accelOnce = sync.OnceValues(func() (bool, error) {
+	out, err := exec.Command("php", "-r", `echo extension_loaded("thrift_protocol") ? "yes" : "no";`).Output()
+	return string(out) == "yes", err
+})
+
+// phpLoadsAccelerator: the thrift_protocol extension is enabled in php's
+// ini (scripts/deps.sh enables it); loading it twice would warn.
+func phpLoadsAccelerator(t *testing.T) bool {
+	t.Helper()
+	on, err := accelOnce()
+	if err != nil {
+		t.Fatalf("php -r: %v", err)
+	}
+	return on
+}
+
 // runPHP runs a script from contrib/php/tests against addr with flags
 // (framed, compact, pure); accelerated uses the thrift_protocol extension.
 func runPHP(t *testing.T, script, addr string, accelerated bool, flags ...string) {
 	t.Helper()
 	args := []string{}
-	if accelerated {
+	switch {
+	case accelerated && !phpLoadsAccelerator(t):
 		args = append(args, "-d", "extension=thrift_protocol.so")
-	} else {
+	case accelerated:
+	case !slices.Contains(flags, "lean"):
 		flags = append(flags, "pure")
 	}
 	args = append(args, filepath.Join("..", "..", "contrib", "php", "tests", script), addr)
@@ -42,11 +62,16 @@ func runPHP(t *testing.T, script, addr string, accelerated bool, flags ...string
 	}
 }
 
-// phpWires is every way a PHP client reaches faed: TCP and unix socket,
-// buffered and framed, binary (pure and accelerated) and compact.
+// phpWires is every way a PHP client reaches faed: TCP and unix socket;
+// the lean client (Faed\Client), per request and persistent; and the
+// generated client, buffered and framed, binary (pure and accelerated) and
+// compact.
 func phpWires(p *proc) map[string]func(t *testing.T, script string) {
 	wires := map[string]func(t *testing.T, script string){}
 	for _, addr := range []string{p.addr, "unix://" + p.unix} {
+		network := strings.SplitN(addr, ":", 2)[0]
+		wires[network+"/lean"] = func(t *testing.T, script string) { runPHP(t, script, addr, false, "lean") }
+		wires[network+"/lean-persistent"] = func(t *testing.T, script string) { runPHP(t, script, addr, false, "lean", "persistent") }
 		for _, framing := range []string{"buffered", "framed"} {
 			for _, proto := range []string{"binary-accelerated", "binary-pure", "compact"} {
 				name := strings.Join([]string{strings.SplitN(addr, ":", 2)[0], framing, proto}, "/")
@@ -101,5 +126,10 @@ func TestPHPMySQL(t *testing.T) {
 	p := startFaed(t, t.TempDir(), mysqlConf(sv.MySQL))
 	for name, run := range phpWires(p) {
 		t.Run(name, func(t *testing.T) { run(t, "mysql.php") })
+	}
+	for _, addr := range []string{p.addr, "unix://" + p.unix} {
+		t.Run("persistent sockets/"+strings.SplitN(addr, ":", 2)[0], func(t *testing.T) {
+			runPHP(t, "persistent.php", addr, false, p.admin)
+		})
 	}
 }

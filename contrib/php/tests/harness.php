@@ -1,6 +1,8 @@
 <?php
 // Shared by the PHP test scripts: argument parsing, checks and a summary.
-// Usage of a script: php SCRIPT ADDR [framed] [compact] [pure]
+// Usage of a script: php SCRIPT ADDR [lean [persistent] | [framed] [compact] [pure]]
+// lean: the default client (Faed\Client); otherwise the generated Thrift
+// client on php-thrift's transports.
 error_reporting(E_ALL & ~E_DEPRECATED); // php-thrift 0.17 on PHP 8.2 is noisy
 require __DIR__ . '/../autoload.php';
 
@@ -9,10 +11,14 @@ use Thrift\Exception\TApplicationException;
 
 $GLOBALS['failures'] = 0;
 
-function faed_client(array $argv): \fun\rpc\FunServantClient
+function faed_client(array $argv): \fun\rpc\FunServantIf
 {
     $flags = array_slice($argv, 2);
+    if (in_array('lean', $flags, true)) {
+        return FaedClient::connect($argv[1], ['persistent' => in_array('persistent', $flags, true), 'timeout_ms' => 5000]);
+    }
     return FaedClient::connect($argv[1], [
+        'thrift' => true,
         'framed' => in_array('framed', $flags, true),
         'compact' => in_array('compact', $flags, true),
         'accelerated' => in_array('pure', $flags, true) ? false : null,
