@@ -17,6 +17,7 @@ import sys
 TYPE_IDS = {"bool": 2, "byte": 3, "i8": 3, "double": 4, "i16": 6, "i32": 8, "i64": 10,
             "string": 11, "binary": 11}
 STRUCT, MAP, LIST = 12, 13, 15
+OPTIONAL = set()  # (field id, name) of optional struct fields
 
 
 def strip_comments(src):
@@ -59,10 +60,12 @@ def split_fields(s):
         p = p.strip()
         if not p:
             continue
-        m = re.fullmatch(r"(\d+)\s*:\s*(?:required\s+|optional\s+)?(.+?)\s+(\w+)", p, re.S)
+        m = re.fullmatch(r"(\d+)\s*:\s*(required\s+|optional\s+)?(.+?)\s+(\w+)", p, re.S)
         if not m:
             raise ValueError("bad field: " + p)
-        fields.append((int(m.group(1)), parse_type(m.group(2)), m.group(3)))
+        fields.append((int(m.group(1)), parse_type(m.group(3)), m.group(4)))
+        if (m.group(2) or "").strip() == "optional":
+            OPTIONAL.add((int(m.group(1)), m.group(4)))
     return fields
 
 
@@ -102,7 +105,8 @@ class Gen:
         """A PHP expression encoding value v (never null) of type t."""
         k = t[0]
         if k in ("string", "binary"):
-            return f"pack('N', strlen({v})) . {v}"
+            # most strings are short: their length's four bytes from a table
+            return f"(self::U32[strlen({v})] ?? pack('N', strlen({v}))) . {v}"
         if k == "i32":
             return f"pack('N', {v})"
         if k == "i64":
@@ -115,6 +119,10 @@ class Gen:
             return f"({v} ? \"\\x01\" : \"\\x00\")"
         if k == "double":
             return f"pack('E', {v})"
+        if t == ("struct", "Context"):  # the same one, call after call
+            self.writers["w_struct_Context"] = t
+            return (f"($this->cx === {v} && {v}->rid === $this->cxRid && {v}->reason === $this->cxReason"
+                    f" && {v}->uid === $this->cxUid && {v}->sticky === null ? $this->cxBytes : $this->context({v}))")
         name = "w_" + mangle(t)
         self.writers[name] = t
         return f"self::{name}({v})"
@@ -146,9 +154,21 @@ class Gen:
                     f"        return $b;\n    }}\n")
         raise ValueError(t)
 
+    def assign(self, fid, t, an, var):
+        """Statements setting var to field fid's bytes ('' when absent)."""
+        v = "$" + an
+        head = "\\x%02x\\x%02x\\x%02x" % (type_id(t), fid >> 8, fid & 0xff)
+        if t[0] == "list" and t[1][0] in ("string", "binary"):
+            # inlined: a list of strings is on most calls (rd_call, my_query)
+            return (f"        if ({v} === null) {{\n            {var} = '';\n        }} else {{\n"
+                    f"            {var} = \"{head}\\x0b\" . (self::U32[count({v})] ?? pack('N', count({v})));\n"
+                    f"            foreach ({v} as $el) {{\n"
+                    f"                {var} .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;\n"
+                    f"            }}\n        }}\n")
+        return f"        {var} = {v} === null ? '' : \"{head}\" . {self.value(t, v)};\n"
+
     def method(self, name, ret, args, throws):
         params = ", ".join("$" + a[2] for a in args)
-        body = [self.field(fid, t, "$" + an) for fid, t, an in args] + ['"\\x00"']
         if ret[0] == "void":
             result = "null"
         elif ret[0] == "struct":
@@ -158,16 +178,25 @@ class Gen:
         exc = ", ".join(f"{fid} => '" + ("\\" + self.ns + "\\" + t[1]).replace("\\", "\\\\") + "'"
                         for fid, t, _ in throws)
         header = "\\x%02x\\x%02x\\x%02x\\x%02x" % tuple(len(name).to_bytes(4, "big")) + name
-        call = (f"$this->call(\"{header}\", " + "\n            . ".join(body) + f", {result}, [{exc}])")
+        encode = "".join(self.assign(fid, t, an, f"$f{fid}") for fid, t, an in args)
+        rope = "".join("{$f%d}" % fid for fid, _, _ in args) + "\\x00"
+        call = f"$this->call(\"{header}\", \"{rope}\", {result}, [{exc}])"
         if not any(a[2] == "sql" for a in args):
-            return f"    public function {name}({params})\n    {{\n        return {call};\n    }}\n"
+            return f"    public function {name}({params})\n    {{\n{encode}        return {call};\n    }}\n"
         # Statements may open or end the session's transaction: see txEffect.
-        return (f"    public function {name}({params})\n    {{\n"
+        return (f"    public function {name}({params})\n    {{\n{encode}"
                 f"        $tx = $sql === null ? 0 : self::txEffect($sql);\n"
                 f"        $this->inTx = $this->inTx || $tx > 0;\n"
                 f"        $r = {call};\n"
                 f"        $this->inTx = $this->inTx && $tx >= 0;\n"
                 f"        return $r;\n    }}\n")
+
+
+def u32_table():
+    rows = []
+    for i in range(0, 256, 8):
+        rows.append("        " + " ".join('"\\x00\\x00\\x00\\x%02x",' % j for j in range(i, i + 8)))
+    return "\n".join(rows)
 
 
 def struct_names(ns, structs):
@@ -192,6 +221,7 @@ def main():
     template = open(__file__.replace("phpclient.py", "phpclient.php.in")).read()
     code = (template.replace("@NS@", ns).replace("@SERVICE@", service)
             .replace("@STRUCTS@", struct_names(ns, structs))
+            .replace("@U32@", u32_table())
             .replace("@METHODS@", "\n".join(bodies).rstrip("\n"))
             .replace("@WRITERS@", "\n".join(writers).rstrip("\n")))
     open(out, "w").write(code)

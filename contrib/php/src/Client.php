@@ -38,6 +38,42 @@ final class Client implements \fun\rpc\FunServantIf
     /** The default timeout, and the one an idle persistent socket keeps. */
     public const TIMEOUT_MS = 750;
 
+    /** Four-byte big-endian lengths 0-255, cheaper than pack() per string. */
+    private const U32 = [
+        "\x00\x00\x00\x00", "\x00\x00\x00\x01", "\x00\x00\x00\x02", "\x00\x00\x00\x03", "\x00\x00\x00\x04", "\x00\x00\x00\x05", "\x00\x00\x00\x06", "\x00\x00\x00\x07",
+        "\x00\x00\x00\x08", "\x00\x00\x00\x09", "\x00\x00\x00\x0a", "\x00\x00\x00\x0b", "\x00\x00\x00\x0c", "\x00\x00\x00\x0d", "\x00\x00\x00\x0e", "\x00\x00\x00\x0f",
+        "\x00\x00\x00\x10", "\x00\x00\x00\x11", "\x00\x00\x00\x12", "\x00\x00\x00\x13", "\x00\x00\x00\x14", "\x00\x00\x00\x15", "\x00\x00\x00\x16", "\x00\x00\x00\x17",
+        "\x00\x00\x00\x18", "\x00\x00\x00\x19", "\x00\x00\x00\x1a", "\x00\x00\x00\x1b", "\x00\x00\x00\x1c", "\x00\x00\x00\x1d", "\x00\x00\x00\x1e", "\x00\x00\x00\x1f",
+        "\x00\x00\x00\x20", "\x00\x00\x00\x21", "\x00\x00\x00\x22", "\x00\x00\x00\x23", "\x00\x00\x00\x24", "\x00\x00\x00\x25", "\x00\x00\x00\x26", "\x00\x00\x00\x27",
+        "\x00\x00\x00\x28", "\x00\x00\x00\x29", "\x00\x00\x00\x2a", "\x00\x00\x00\x2b", "\x00\x00\x00\x2c", "\x00\x00\x00\x2d", "\x00\x00\x00\x2e", "\x00\x00\x00\x2f",
+        "\x00\x00\x00\x30", "\x00\x00\x00\x31", "\x00\x00\x00\x32", "\x00\x00\x00\x33", "\x00\x00\x00\x34", "\x00\x00\x00\x35", "\x00\x00\x00\x36", "\x00\x00\x00\x37",
+        "\x00\x00\x00\x38", "\x00\x00\x00\x39", "\x00\x00\x00\x3a", "\x00\x00\x00\x3b", "\x00\x00\x00\x3c", "\x00\x00\x00\x3d", "\x00\x00\x00\x3e", "\x00\x00\x00\x3f",
+        "\x00\x00\x00\x40", "\x00\x00\x00\x41", "\x00\x00\x00\x42", "\x00\x00\x00\x43", "\x00\x00\x00\x44", "\x00\x00\x00\x45", "\x00\x00\x00\x46", "\x00\x00\x00\x47",
+        "\x00\x00\x00\x48", "\x00\x00\x00\x49", "\x00\x00\x00\x4a", "\x00\x00\x00\x4b", "\x00\x00\x00\x4c", "\x00\x00\x00\x4d", "\x00\x00\x00\x4e", "\x00\x00\x00\x4f",
+        "\x00\x00\x00\x50", "\x00\x00\x00\x51", "\x00\x00\x00\x52", "\x00\x00\x00\x53", "\x00\x00\x00\x54", "\x00\x00\x00\x55", "\x00\x00\x00\x56", "\x00\x00\x00\x57",
+        "\x00\x00\x00\x58", "\x00\x00\x00\x59", "\x00\x00\x00\x5a", "\x00\x00\x00\x5b", "\x00\x00\x00\x5c", "\x00\x00\x00\x5d", "\x00\x00\x00\x5e", "\x00\x00\x00\x5f",
+        "\x00\x00\x00\x60", "\x00\x00\x00\x61", "\x00\x00\x00\x62", "\x00\x00\x00\x63", "\x00\x00\x00\x64", "\x00\x00\x00\x65", "\x00\x00\x00\x66", "\x00\x00\x00\x67",
+        "\x00\x00\x00\x68", "\x00\x00\x00\x69", "\x00\x00\x00\x6a", "\x00\x00\x00\x6b", "\x00\x00\x00\x6c", "\x00\x00\x00\x6d", "\x00\x00\x00\x6e", "\x00\x00\x00\x6f",
+        "\x00\x00\x00\x70", "\x00\x00\x00\x71", "\x00\x00\x00\x72", "\x00\x00\x00\x73", "\x00\x00\x00\x74", "\x00\x00\x00\x75", "\x00\x00\x00\x76", "\x00\x00\x00\x77",
+        "\x00\x00\x00\x78", "\x00\x00\x00\x79", "\x00\x00\x00\x7a", "\x00\x00\x00\x7b", "\x00\x00\x00\x7c", "\x00\x00\x00\x7d", "\x00\x00\x00\x7e", "\x00\x00\x00\x7f",
+        "\x00\x00\x00\x80", "\x00\x00\x00\x81", "\x00\x00\x00\x82", "\x00\x00\x00\x83", "\x00\x00\x00\x84", "\x00\x00\x00\x85", "\x00\x00\x00\x86", "\x00\x00\x00\x87",
+        "\x00\x00\x00\x88", "\x00\x00\x00\x89", "\x00\x00\x00\x8a", "\x00\x00\x00\x8b", "\x00\x00\x00\x8c", "\x00\x00\x00\x8d", "\x00\x00\x00\x8e", "\x00\x00\x00\x8f",
+        "\x00\x00\x00\x90", "\x00\x00\x00\x91", "\x00\x00\x00\x92", "\x00\x00\x00\x93", "\x00\x00\x00\x94", "\x00\x00\x00\x95", "\x00\x00\x00\x96", "\x00\x00\x00\x97",
+        "\x00\x00\x00\x98", "\x00\x00\x00\x99", "\x00\x00\x00\x9a", "\x00\x00\x00\x9b", "\x00\x00\x00\x9c", "\x00\x00\x00\x9d", "\x00\x00\x00\x9e", "\x00\x00\x00\x9f",
+        "\x00\x00\x00\xa0", "\x00\x00\x00\xa1", "\x00\x00\x00\xa2", "\x00\x00\x00\xa3", "\x00\x00\x00\xa4", "\x00\x00\x00\xa5", "\x00\x00\x00\xa6", "\x00\x00\x00\xa7",
+        "\x00\x00\x00\xa8", "\x00\x00\x00\xa9", "\x00\x00\x00\xaa", "\x00\x00\x00\xab", "\x00\x00\x00\xac", "\x00\x00\x00\xad", "\x00\x00\x00\xae", "\x00\x00\x00\xaf",
+        "\x00\x00\x00\xb0", "\x00\x00\x00\xb1", "\x00\x00\x00\xb2", "\x00\x00\x00\xb3", "\x00\x00\x00\xb4", "\x00\x00\x00\xb5", "\x00\x00\x00\xb6", "\x00\x00\x00\xb7",
+        "\x00\x00\x00\xb8", "\x00\x00\x00\xb9", "\x00\x00\x00\xba", "\x00\x00\x00\xbb", "\x00\x00\x00\xbc", "\x00\x00\x00\xbd", "\x00\x00\x00\xbe", "\x00\x00\x00\xbf",
+        "\x00\x00\x00\xc0", "\x00\x00\x00\xc1", "\x00\x00\x00\xc2", "\x00\x00\x00\xc3", "\x00\x00\x00\xc4", "\x00\x00\x00\xc5", "\x00\x00\x00\xc6", "\x00\x00\x00\xc7",
+        "\x00\x00\x00\xc8", "\x00\x00\x00\xc9", "\x00\x00\x00\xca", "\x00\x00\x00\xcb", "\x00\x00\x00\xcc", "\x00\x00\x00\xcd", "\x00\x00\x00\xce", "\x00\x00\x00\xcf",
+        "\x00\x00\x00\xd0", "\x00\x00\x00\xd1", "\x00\x00\x00\xd2", "\x00\x00\x00\xd3", "\x00\x00\x00\xd4", "\x00\x00\x00\xd5", "\x00\x00\x00\xd6", "\x00\x00\x00\xd7",
+        "\x00\x00\x00\xd8", "\x00\x00\x00\xd9", "\x00\x00\x00\xda", "\x00\x00\x00\xdb", "\x00\x00\x00\xdc", "\x00\x00\x00\xdd", "\x00\x00\x00\xde", "\x00\x00\x00\xdf",
+        "\x00\x00\x00\xe0", "\x00\x00\x00\xe1", "\x00\x00\x00\xe2", "\x00\x00\x00\xe3", "\x00\x00\x00\xe4", "\x00\x00\x00\xe5", "\x00\x00\x00\xe6", "\x00\x00\x00\xe7",
+        "\x00\x00\x00\xe8", "\x00\x00\x00\xe9", "\x00\x00\x00\xea", "\x00\x00\x00\xeb", "\x00\x00\x00\xec", "\x00\x00\x00\xed", "\x00\x00\x00\xee", "\x00\x00\x00\xef",
+        "\x00\x00\x00\xf0", "\x00\x00\x00\xf1", "\x00\x00\x00\xf2", "\x00\x00\x00\xf3", "\x00\x00\x00\xf4", "\x00\x00\x00\xf5", "\x00\x00\x00\xf6", "\x00\x00\x00\xf7",
+        "\x00\x00\x00\xf8", "\x00\x00\x00\xf9", "\x00\x00\x00\xfa", "\x00\x00\x00\xfb", "\x00\x00\x00\xfc", "\x00\x00\x00\xfd", "\x00\x00\x00\xfe", "\x00\x00\x00\xff",
+    ];
+
     /** A reply larger than this is refused (faed caps replies at 16 MiB). */
     private const MAX_REPLY = 64 << 20;
 
@@ -59,7 +95,13 @@ final class Client implements \fun\rpc\FunServantIf
     private $fp = null;
     /** The stream's socket for reads (ext/sockets), or null. */
     private ?\Socket $sock = null;
-    private int $seq;
+    /** Sequence ids: three random bytes per client, then a counter byte. */
+    private string $seqHigh;
+    private int $seqLow = 0;
+    /** The last context encoded, and its bytes: a page sends one context. */
+    private ?object $cx = null;
+    private $cxRid, $cxReason, $cxUid;
+    private string $cxBytes = '';
     private bool $owner = false;
     /** A statement may have opened a transaction that did not end yet. */
     private bool $inTx = false;
@@ -73,7 +115,7 @@ final class Client implements \fun\rpc\FunServantIf
         private bool $persistent,
         private int $timeoutMs
     ) {
-        $this->seq = mt_rand(0, 0x3fffffff);
+        $this->seqHigh = substr(pack('N', mt_rand(0, 0x7fffffff)), 1);
     }
 
     public function __destruct()
@@ -216,10 +258,17 @@ final class Client implements \fun\rpc\FunServantIf
         if ($n !== strlen($frame)) {
             $this->writeRest($fp, $frame, $n);
         }
-        $buf = $this->receive($fp, 8192);
+        if ($this->sock === null || socket_recv($this->sock, $buf, 8192, 0) <= 0) {
+            $buf = $this->receive($fp, 8192, true);
+        }
+        $got = strlen($buf) - 4;
+        if ($got >= 1 && $got < 256 && substr($buf, 0, 4) === self::U32[$got]) {
+            self::$inFlight = null; // the usual reply: small, and all of it at once
+            return $buf;
+        }
         $want = strlen($buf) >= 4 ? 4 + unpack('N', $buf)[1] : 4;
         while (strlen($buf) < $want) {
-            $buf .= $this->receive($fp, max(8192, $want - strlen($buf)));
+            $buf .= $this->receive($fp, max(8192, $want - strlen($buf)), false);
             if ($want === 4 && strlen($buf) >= 4) {
                 $want = 4 + unpack('N', $buf)[1];
             }
@@ -245,11 +294,14 @@ final class Client implements \fun\rpc\FunServantIf
         }
     }
 
-    /** At least one byte of the reply, or the reason there is none. */
-    private function receive($fp, int $max): string
+    /**
+     * At least one byte of the reply, or the reason there is none; $failed:
+     * the caller's own socket_recv just came back empty.
+     */
+    private function receive($fp, int $max, bool $failed): string
     {
         if ($this->sock !== null) {
-            if (socket_recv($this->sock, $more, $max, 0) > 0) {
+            if (!$failed && socket_recv($this->sock, $more, $max, 0) > 0) {
                 return $more;
             }
             $err = socket_last_error($this->sock);
@@ -274,17 +326,24 @@ final class Client implements \fun\rpc\FunServantIf
      */
     private function call(string $name, string $args, $result, array $throws)
     {
-        $this->seq = ($this->seq + 1) & 0x7fffffff;
-        $tail = $name . pack('N', $this->seq);
-        $b = $this->roundTrip(pack('N', strlen($tail) + 4 + strlen($args)) . "\x80\x01\x00\x01" . $tail . $args);
+        $this->seqLow = ($this->seqLow + 1) & 0xff;
+        $low = self::U32[$this->seqLow][3];
+        $tail = "$name{$this->seqHigh}$low";
+        $n = strlen($tail) + 4 + strlen($args);
+        $len = self::U32[$n] ?? pack('N', $n);
+        $b = $this->roundTrip("$len\x80\x01\x00\x01$tail$args");
         $p = 8 + strlen($tail); // frame length, version and type, name, seqid
         $head = substr($b, 4, $p - 4);
-        if ($head === "\x80\x01\x00\x02" . $tail) {
+        if ($head === "\x80\x01\x00\x02$tail") {
+            $n = strlen($b) - $p - 8; // a string result running to the stop byte: most calls
+            if ($n >= 0 && $n < 256 && substr($b, $p, 7) === "\x0b\x00\x00" . self::U32[$n] && $b[-1] === "\x00") {
+                return substr($b, $p + 7, $n);
+            }
             $v = self::quick($b, $p);
             if ($v !== null) {
                 return $v;
             }
-        } elseif ($head !== "\x80\x01\x00\x03" . $tail) {
+        } elseif ($head !== "\x80\x01\x00\x03$tail") {
             throw $this->fail('reply does not match the call');
         }
         try {
@@ -319,9 +378,10 @@ final class Client implements \fun\rpc\FunServantIf
     {
         $len = strlen($b);
         switch (substr($b, $p, 3)) {
-            case "\x0b\x00\x00":
-                $n = unpack('N', $b, $p + 3)[1];
-                return $len === $p + 8 + $n && $b[$len - 1] === "\x00" ? substr($b, $p + 7, $n) : null;
+            case "\x0b\x00\x00": // the string runs to the result's stop byte
+                $n = $len - $p - 8;
+                return $n >= 0 && substr($b, $p + 3, 4) === (self::U32[$n] ?? pack('N', $n)) && $b[$len - 1] === "\x00"
+                    ? substr($b, $p + 7, $n) : null;
             case "\x02\x00\x00":
                 return $len === $p + 5 && $b[$p + 4] === "\x00" ? $b[$p + 3] !== "\x00" : null;
             case "\x0a\x00\x00":
@@ -334,6 +394,16 @@ final class Client implements \fun\rpc\FunServantIf
                 return $v > 0x7fffffff ? $v - 0x100000000 : $v;
         }
         return null;
+    }
+
+    /** Encodes a context, remembering it when it is the usual kind. */
+    private function context(object $c): string
+    {
+        $b = self::w_struct_Context($c);
+        if ($c->rid !== null && $c->reason !== null && $c->uid !== null && $c->sticky === null) {
+            [$this->cx, $this->cxRid, $this->cxReason, $this->cxUid, $this->cxBytes] = [$c, $c->rid, $c->reason, $c->uid, $b];
+        }
+        return $b;
     }
 
     private static function object(string $class, array $fields)
@@ -437,427 +507,488 @@ final class Client implements \fun\rpc\FunServantIf
 
     public function zk_create($rctx, $path, $data)
     {
-        return $this->call("\x00\x00\x00\x09zk_create", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($path === null ? '' : "\x0b\x00\x02" . pack('N', strlen($path)) . $path)
-            . ($data === null ? '' : "\x0b\x00\x03" . pack('N', strlen($data)) . $data)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $path === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($path)] ?? pack('N', strlen($path))) . $path;
+        $f3 = $data === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($data)] ?? pack('N', strlen($data))) . $data;
+        return $this->call("\x00\x00\x00\x09zk_create", "{$f1}{$f2}{$f3}\x00", true, []);
     }
 
     public function zk_children($rctx, $path)
     {
-        return $this->call("\x00\x00\x00\x0bzk_children", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($path === null ? '' : "\x0b\x00\x02" . pack('N', strlen($path)) . $path)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $path === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($path)] ?? pack('N', strlen($path))) . $path;
+        return $this->call("\x00\x00\x00\x0bzk_children", "{$f1}{$f2}\x00", true, []);
     }
 
     public function zk_del($rctx, $path)
     {
-        return $this->call("\x00\x00\x00\x06zk_del", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($path === null ? '' : "\x0b\x00\x02" . pack('N', strlen($path)) . $path)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $path === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($path)] ?? pack('N', strlen($path))) . $path;
+        return $this->call("\x00\x00\x00\x06zk_del", "{$f1}{$f2}\x00", true, []);
     }
 
     public function noop($x)
     {
-        return $this->call("\x00\x00\x00\x04noop", ($x === null ? '' : "\x08\x00\x01" . pack('N', $x))
-            . "\x00", true, []);
+        $f1 = $x === null ? '' : "\x08\x00\x01" . pack('N', $x);
+        return $this->call("\x00\x00\x00\x04noop", "{$f1}\x00", true, []);
     }
 
     public function ping($rctx)
     {
-        return $this->call("\x00\x00\x00\x04ping", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        return $this->call("\x00\x00\x00\x04ping", "{$f1}\x00", true, []);
     }
 
     public function lock($rctx, $reason, $key)
     {
-        return $this->call("\x00\x00\x00\x04lock", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($reason === null ? '' : "\x0b\x00\x02" . pack('N', strlen($reason)) . $reason)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $reason === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($reason)] ?? pack('N', strlen($reason))) . $reason;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x04lock", "{$f1}{$f2}{$f3}\x00", true, []);
     }
 
     public function unlock($rctx, $reason, $key)
     {
-        return $this->call("\x00\x00\x00\x06unlock", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($reason === null ? '' : "\x0b\x00\x02" . pack('N', strlen($reason)) . $reason)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . "\x00", null, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $reason === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($reason)] ?? pack('N', strlen($reason))) . $reason;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x06unlock", "{$f1}{$f2}{$f3}\x00", null, []);
     }
 
     public function lock_fenced($rctx, $reason, $key, $ttlMs)
     {
-        return $this->call("\x00\x00\x00\x0block_fenced", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($reason === null ? '' : "\x0b\x00\x02" . pack('N', strlen($reason)) . $reason)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($ttlMs === null ? '' : "\x08\x00\x04" . pack('N', $ttlMs))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $reason === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($reason)] ?? pack('N', strlen($reason))) . $reason;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $ttlMs === null ? '' : "\x08\x00\x04" . pack('N', $ttlMs);
+        return $this->call("\x00\x00\x00\x0block_fenced", "{$f1}{$f2}{$f3}{$f4}\x00", true, []);
     }
 
     public function unlock_fenced($rctx, $reason, $key, $token)
     {
-        return $this->call("\x00\x00\x00\x0dunlock_fenced", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($reason === null ? '' : "\x0b\x00\x02" . pack('N', strlen($reason)) . $reason)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($token === null ? '' : "\x0a\x00\x04" . pack('J', $token))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $reason === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($reason)] ?? pack('N', strlen($reason))) . $reason;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $token === null ? '' : "\x0a\x00\x04" . pack('J', $token);
+        return $this->call("\x00\x00\x00\x0dunlock_fenced", "{$f1}{$f2}{$f3}{$f4}\x00", true, []);
     }
 
     public function id_next($rctx)
     {
-        return $this->call("\x00\x00\x00\x07id_next", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        return $this->call("\x00\x00\x00\x07id_next", "{$f1}\x00", true, []);
     }
 
     public function id_next_with_tag($rctx, $tag)
     {
-        return $this->call("\x00\x00\x00\x10id_next_with_tag", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($tag === null ? '' : "\x06\x00\x02" . pack('n', $tag))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $tag === null ? '' : "\x06\x00\x02" . pack('n', $tag);
+        return $this->call("\x00\x00\x00\x10id_next_with_tag", "{$f1}{$f2}\x00", true, []);
     }
 
     public function id_decode($rctx, $id)
     {
-        return $this->call("\x00\x00\x00\x09id_decode", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($id === null ? '' : "\x0a\x00\x02" . pack('J', $id))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $id === null ? '' : "\x0a\x00\x02" . pack('J', $id);
+        return $this->call("\x00\x00\x00\x09id_decode", "{$f1}{$f2}\x00", true, []);
     }
 
     public function lc_set($rctx, $key, $value)
     {
-        return $this->call("\x00\x00\x00\x06lc_set", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($key === null ? '' : "\x0b\x00\x02" . pack('N', strlen($key)) . $key)
-            . ($value === null ? '' : "\x0b\x00\x03" . pack('N', strlen($value)) . $value)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $key === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f3 = $value === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($value)] ?? pack('N', strlen($value))) . $value;
+        return $this->call("\x00\x00\x00\x06lc_set", "{$f1}{$f2}{$f3}\x00", true, []);
     }
 
     public function lc_get($rctx, $key)
     {
-        return $this->call("\x00\x00\x00\x06lc_get", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($key === null ? '' : "\x0b\x00\x02" . pack('N', strlen($key)) . $key)
-            . "\x00", true, [1 => '\\fun\\rpc\\TCacheMissed']);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $key === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x06lc_get", "{$f1}{$f2}\x00", true, [1 => '\\fun\\rpc\\TCacheMissed']);
     }
 
     public function lc_del($rctx, $key)
     {
-        return $this->call("\x00\x00\x00\x06lc_del", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($key === null ? '' : "\x0b\x00\x02" . pack('N', strlen($key)) . $key)
-            . "\x00", null, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $key === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x06lc_del", "{$f1}{$f2}\x00", null, []);
     }
 
     public function rd_call($rctx, $cmd, $pool, $keysAndArgs)
     {
-        return $this->call("\x00\x00\x00\x07rd_call", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($cmd === null ? '' : "\x0b\x00\x02" . pack('N', strlen($cmd)) . $cmd)
-            . ($pool === null ? '' : "\x0b\x00\x03" . pack('N', strlen($pool)) . $pool)
-            . ($keysAndArgs === null ? '' : "\x0f\x00\x04" . self::w_list_string($keysAndArgs))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $cmd === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($cmd)] ?? pack('N', strlen($cmd))) . $cmd;
+        $f3 = $pool === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        if ($keysAndArgs === null) {
+            $f4 = '';
+        } else {
+            $f4 = "\x0f\x00\x04\x0b" . (self::U32[count($keysAndArgs)] ?? pack('N', count($keysAndArgs)));
+            foreach ($keysAndArgs as $el) {
+                $f4 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
+        return $this->call("\x00\x00\x00\x07rd_call", "{$f1}{$f2}{$f3}{$f4}\x00", true, []);
     }
 
     public function mc_set($rctx, $pool, $key, $value, $expiration)
     {
-        return $this->call("\x00\x00\x00\x06mc_set", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($value === null ? '' : "\x0c\x00\x04" . self::w_struct_TMemcacheData($value))
-            . ($expiration === null ? '' : "\x08\x00\x05" . pack('N', $expiration))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $value === null ? '' : "\x0c\x00\x04" . self::w_struct_TMemcacheData($value);
+        $f5 = $expiration === null ? '' : "\x08\x00\x05" . pack('N', $expiration);
+        return $this->call("\x00\x00\x00\x06mc_set", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function mc_get($rctx, $pool, $key)
     {
-        return $this->call("\x00\x00\x00\x06mc_get", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . "\x00", '\\fun\\rpc\\TMemcacheData', [1 => '\\fun\\rpc\\TCacheMissed']);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x06mc_get", "{$f1}{$f2}{$f3}\x00", '\\fun\\rpc\\TMemcacheData', [1 => '\\fun\\rpc\\TCacheMissed']);
     }
 
     public function mc_add($rctx, $pool, $key, $value, $expiration)
     {
-        return $this->call("\x00\x00\x00\x06mc_add", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($value === null ? '' : "\x0c\x00\x04" . self::w_struct_TMemcacheData($value))
-            . ($expiration === null ? '' : "\x08\x00\x05" . pack('N', $expiration))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $value === null ? '' : "\x0c\x00\x04" . self::w_struct_TMemcacheData($value);
+        $f5 = $expiration === null ? '' : "\x08\x00\x05" . pack('N', $expiration);
+        return $this->call("\x00\x00\x00\x06mc_add", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function mc_delete($rctx, $pool, $key)
     {
-        return $this->call("\x00\x00\x00\x09mc_delete", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x09mc_delete", "{$f1}{$f2}{$f3}\x00", true, []);
     }
 
     public function mc_increment($rctx, $pool, $key, $delta)
     {
-        return $this->call("\x00\x00\x00\x0cmc_increment", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($delta === null ? '' : "\x0a\x00\x04" . pack('J', $delta))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $delta === null ? '' : "\x0a\x00\x04" . pack('J', $delta);
+        return $this->call("\x00\x00\x00\x0cmc_increment", "{$f1}{$f2}{$f3}{$f4}\x00", true, []);
     }
 
     public function mg_find_one($rctx, $pool, $table, $shardId, $query, $fields)
     {
-        return $this->call("\x00\x00\x00\x0bmg_find_one", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($query === null ? '' : "\x0b\x00\x05" . pack('N', strlen($query)) . $query)
-            . ($fields === null ? '' : "\x0b\x00\x06" . pack('N', strlen($fields)) . $fields)
-            . "\x00", true, [1 => '\\fun\\rpc\\TMongoNotFound']);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $query === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($query)] ?? pack('N', strlen($query))) . $query;
+        $f6 = $fields === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($fields)] ?? pack('N', strlen($fields))) . $fields;
+        return $this->call("\x00\x00\x00\x0bmg_find_one", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}\x00", true, [1 => '\\fun\\rpc\\TMongoNotFound']);
     }
 
     public function mg_find_all($rctx, $pool, $table, $shardId, $query, $fields, $limit, $skip, $orderBy)
     {
-        return $this->call("\x00\x00\x00\x0bmg_find_all", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($query === null ? '' : "\x0b\x00\x05" . pack('N', strlen($query)) . $query)
-            . ($fields === null ? '' : "\x0b\x00\x06" . pack('N', strlen($fields)) . $fields)
-            . ($limit === null ? '' : "\x08\x00\x07" . pack('N', $limit))
-            . ($skip === null ? '' : "\x08\x00\x08" . pack('N', $skip))
-            . ($orderBy === null ? '' : "\x0f\x00\x09" . self::w_list_string($orderBy))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $query === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($query)] ?? pack('N', strlen($query))) . $query;
+        $f6 = $fields === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($fields)] ?? pack('N', strlen($fields))) . $fields;
+        $f7 = $limit === null ? '' : "\x08\x00\x07" . pack('N', $limit);
+        $f8 = $skip === null ? '' : "\x08\x00\x08" . pack('N', $skip);
+        if ($orderBy === null) {
+            $f9 = '';
+        } else {
+            $f9 = "\x0f\x00\x09\x0b" . (self::U32[count($orderBy)] ?? pack('N', count($orderBy)));
+            foreach ($orderBy as $el) {
+                $f9 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
+        return $this->call("\x00\x00\x00\x0bmg_find_all", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}{$f7}{$f8}{$f9}\x00", true, []);
     }
 
     public function mg_find_id($rctx, $pool, $table, $shardId, $id)
     {
-        return $this->call("\x00\x00\x00\x0amg_find_id", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($id === null ? '' : "\x0b\x00\x05" . pack('N', strlen($id)) . $id)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $id === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($id)] ?? pack('N', strlen($id))) . $id;
+        return $this->call("\x00\x00\x00\x0amg_find_id", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function mg_count($rctx, $pool, $table, $shardId, $query)
     {
-        return $this->call("\x00\x00\x00\x08mg_count", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($query === null ? '' : "\x0b\x00\x05" . pack('N', strlen($query)) . $query)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $query === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($query)] ?? pack('N', strlen($query))) . $query;
+        return $this->call("\x00\x00\x00\x08mg_count", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function mg_update($rctx, $pool, $table, $shardId, $query, $change)
     {
-        return $this->call("\x00\x00\x00\x09mg_update", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($query === null ? '' : "\x0b\x00\x05" . pack('N', strlen($query)) . $query)
-            . ($change === null ? '' : "\x0b\x00\x06" . pack('N', strlen($change)) . $change)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $query === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($query)] ?? pack('N', strlen($query))) . $query;
+        $f6 = $change === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($change)] ?? pack('N', strlen($change))) . $change;
+        return $this->call("\x00\x00\x00\x09mg_update", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}\x00", true, []);
     }
 
     public function mg_update_id($rctx, $pool, $table, $shardId, $id, $change)
     {
-        return $this->call("\x00\x00\x00\x0cmg_update_id", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($id === null ? '' : "\x08\x00\x05" . pack('N', $id))
-            . ($change === null ? '' : "\x0b\x00\x06" . pack('N', strlen($change)) . $change)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $id === null ? '' : "\x08\x00\x05" . pack('N', $id);
+        $f6 = $change === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($change)] ?? pack('N', strlen($change))) . $change;
+        return $this->call("\x00\x00\x00\x0cmg_update_id", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}\x00", true, []);
     }
 
     public function mg_upsert($rctx, $pool, $table, $shardId, $query, $change)
     {
-        return $this->call("\x00\x00\x00\x09mg_upsert", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($query === null ? '' : "\x0b\x00\x05" . pack('N', strlen($query)) . $query)
-            . ($change === null ? '' : "\x0b\x00\x06" . pack('N', strlen($change)) . $change)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $query === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($query)] ?? pack('N', strlen($query))) . $query;
+        $f6 = $change === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($change)] ?? pack('N', strlen($change))) . $change;
+        return $this->call("\x00\x00\x00\x09mg_upsert", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}\x00", true, []);
     }
 
     public function mg_upsert_id($rctx, $pool, $table, $shardId, $id, $change)
     {
-        return $this->call("\x00\x00\x00\x0cmg_upsert_id", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($id === null ? '' : "\x08\x00\x05" . pack('N', $id))
-            . ($change === null ? '' : "\x0b\x00\x06" . pack('N', strlen($change)) . $change)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $id === null ? '' : "\x08\x00\x05" . pack('N', $id);
+        $f6 = $change === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($change)] ?? pack('N', strlen($change))) . $change;
+        return $this->call("\x00\x00\x00\x0cmg_upsert_id", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}\x00", true, []);
     }
 
     public function mg_insert($rctx, $pool, $table, $shardId, $doc)
     {
-        return $this->call("\x00\x00\x00\x09mg_insert", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($doc === null ? '' : "\x0b\x00\x05" . pack('N', strlen($doc)) . $doc)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $doc === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($doc)] ?? pack('N', strlen($doc))) . $doc;
+        return $this->call("\x00\x00\x00\x09mg_insert", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function mg_inserts($rctx, $pool, $table, $shardId, $docs)
     {
-        return $this->call("\x00\x00\x00\x0amg_inserts", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($docs === null ? '' : "\x0f\x00\x05" . self::w_list_binary($docs))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        if ($docs === null) {
+            $f5 = '';
+        } else {
+            $f5 = "\x0f\x00\x05\x0b" . (self::U32[count($docs)] ?? pack('N', count($docs)));
+            foreach ($docs as $el) {
+                $f5 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
+        return $this->call("\x00\x00\x00\x0amg_inserts", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function mg_delete($rctx, $pool, $table, $shardId, $query)
     {
-        return $this->call("\x00\x00\x00\x09mg_delete", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($query === null ? '' : "\x0b\x00\x05" . pack('N', strlen($query)) . $query)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $query === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($query)] ?? pack('N', strlen($query))) . $query;
+        return $this->call("\x00\x00\x00\x09mg_delete", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function mg_find_and_modify($rctx, $pool, $table, $shardId, $query, $change, $upsert, $remove, $returnNew)
     {
-        return $this->call("\x00\x00\x00\x12mg_find_and_modify", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId))
-            . ($query === null ? '' : "\x0b\x00\x05" . pack('N', strlen($query)) . $query)
-            . ($change === null ? '' : "\x0b\x00\x06" . pack('N', strlen($change)) . $change)
-            . ($upsert === null ? '' : "\x02\x00\x07" . ($upsert ? "\x01" : "\x00"))
-            . ($remove === null ? '' : "\x02\x00\x08" . ($remove ? "\x01" : "\x00"))
-            . ($returnNew === null ? '' : "\x02\x00\x09" . ($returnNew ? "\x01" : "\x00"))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $shardId === null ? '' : "\x08\x00\x04" . pack('N', $shardId);
+        $f5 = $query === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($query)] ?? pack('N', strlen($query))) . $query;
+        $f6 = $change === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($change)] ?? pack('N', strlen($change))) . $change;
+        $f7 = $upsert === null ? '' : "\x02\x00\x07" . ($upsert ? "\x01" : "\x00");
+        $f8 = $remove === null ? '' : "\x02\x00\x08" . ($remove ? "\x01" : "\x00");
+        $f9 = $returnNew === null ? '' : "\x02\x00\x09" . ($returnNew ? "\x01" : "\x00");
+        return $this->call("\x00\x00\x00\x12mg_find_and_modify", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}{$f7}{$f8}{$f9}\x00", true, []);
     }
 
     public function my_bulk_exec($rctx, $pool, $table, $hintId, $sql, $argv, $cacheKey)
     {
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        if ($pool === null) {
+            $f2 = '';
+        } else {
+            $f2 = "\x0f\x00\x02\x0b" . (self::U32[count($pool)] ?? pack('N', count($pool)));
+            foreach ($pool as $el) {
+                $f2 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
+        if ($table === null) {
+            $f3 = '';
+        } else {
+            $f3 = "\x0f\x00\x03\x0b" . (self::U32[count($table)] ?? pack('N', count($table)));
+            foreach ($table as $el) {
+                $f3 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
+        $f4 = $hintId === null ? '' : "\x0f\x00\x04" . self::w_list_i64($hintId);
+        if ($sql === null) {
+            $f5 = '';
+        } else {
+            $f5 = "\x0f\x00\x05\x0b" . (self::U32[count($sql)] ?? pack('N', count($sql)));
+            foreach ($sql as $el) {
+                $f5 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
+        $f6 = $argv === null ? '' : "\x0f\x00\x06" . self::w_list_list_string($argv);
+        if ($cacheKey === null) {
+            $f7 = '';
+        } else {
+            $f7 = "\x0f\x00\x07\x0b" . (self::U32[count($cacheKey)] ?? pack('N', count($cacheKey)));
+            foreach ($cacheKey as $el) {
+                $f7 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
         $tx = $sql === null ? 0 : self::txEffect($sql);
         $this->inTx = $this->inTx || $tx > 0;
-        $r = $this->call("\x00\x00\x00\x0cmy_bulk_exec", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0f\x00\x02" . self::w_list_string($pool))
-            . ($table === null ? '' : "\x0f\x00\x03" . self::w_list_string($table))
-            . ($hintId === null ? '' : "\x0f\x00\x04" . self::w_list_i64($hintId))
-            . ($sql === null ? '' : "\x0f\x00\x05" . self::w_list_string($sql))
-            . ($argv === null ? '' : "\x0f\x00\x06" . self::w_list_list_string($argv))
-            . ($cacheKey === null ? '' : "\x0f\x00\x07" . self::w_list_string($cacheKey))
-            . "\x00", true, []);
+        $r = $this->call("\x00\x00\x00\x0cmy_bulk_exec", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}{$f7}\x00", true, []);
         $this->inTx = $this->inTx && $tx >= 0;
         return $r;
     }
 
     public function my_query($rctx, $pool, $table, $hintId, $sql, $argv, $cacheKey)
     {
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $hintId === null ? '' : "\x0a\x00\x04" . pack('J', $hintId);
+        $f5 = $sql === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($sql)] ?? pack('N', strlen($sql))) . $sql;
+        if ($argv === null) {
+            $f6 = '';
+        } else {
+            $f6 = "\x0f\x00\x06\x0b" . (self::U32[count($argv)] ?? pack('N', count($argv)));
+            foreach ($argv as $el) {
+                $f6 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
+        $f7 = $cacheKey === null ? '' : "\x0b\x00\x07" . (self::U32[strlen($cacheKey)] ?? pack('N', strlen($cacheKey))) . $cacheKey;
         $tx = $sql === null ? 0 : self::txEffect($sql);
         $this->inTx = $this->inTx || $tx > 0;
-        $r = $this->call("\x00\x00\x00\x08my_query", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($hintId === null ? '' : "\x0a\x00\x04" . pack('J', $hintId))
-            . ($sql === null ? '' : "\x0b\x00\x05" . pack('N', strlen($sql)) . $sql)
-            . ($argv === null ? '' : "\x0f\x00\x06" . self::w_list_string($argv))
-            . ($cacheKey === null ? '' : "\x0b\x00\x07" . pack('N', strlen($cacheKey)) . $cacheKey)
-            . "\x00", '\\fun\\rpc\\MysqlResult', []);
+        $r = $this->call("\x00\x00\x00\x08my_query", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}{$f7}\x00", '\\fun\\rpc\\MysqlResult', []);
         $this->inTx = $this->inTx && $tx >= 0;
         return $r;
     }
 
     public function my_query_shards($rctx, $pool, $table, $sql, $argv)
     {
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $sql === null ? '' : "\x0b\x00\x04" . (self::U32[strlen($sql)] ?? pack('N', strlen($sql))) . $sql;
+        if ($argv === null) {
+            $f5 = '';
+        } else {
+            $f5 = "\x0f\x00\x05\x0b" . (self::U32[count($argv)] ?? pack('N', count($argv)));
+            foreach ($argv as $el) {
+                $f5 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
+        }
         $tx = $sql === null ? 0 : self::txEffect($sql);
         $this->inTx = $this->inTx || $tx > 0;
-        $r = $this->call("\x00\x00\x00\x0fmy_query_shards", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($sql === null ? '' : "\x0b\x00\x04" . pack('N', strlen($sql)) . $sql)
-            . ($argv === null ? '' : "\x0f\x00\x05" . self::w_list_string($argv))
-            . "\x00", '\\fun\\rpc\\MysqlResult', []);
+        $r = $this->call("\x00\x00\x00\x0fmy_query_shards", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", '\\fun\\rpc\\MysqlResult', []);
         $this->inTx = $this->inTx && $tx >= 0;
         return $r;
     }
 
     public function my_merge($rctx, $pool, $table, $hintId, $where, $key, $column, $jsonValue)
     {
-        return $this->call("\x00\x00\x00\x08my_merge", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($pool === null ? '' : "\x0b\x00\x02" . pack('N', strlen($pool)) . $pool)
-            . ($table === null ? '' : "\x0b\x00\x03" . pack('N', strlen($table)) . $table)
-            . ($hintId === null ? '' : "\x0a\x00\x04" . pack('J', $hintId))
-            . ($where === null ? '' : "\x0b\x00\x05" . pack('N', strlen($where)) . $where)
-            . ($key === null ? '' : "\x0b\x00\x06" . pack('N', strlen($key)) . $key)
-            . ($column === null ? '' : "\x0b\x00\x07" . pack('N', strlen($column)) . $column)
-            . ($jsonValue === null ? '' : "\x0b\x00\x08" . pack('N', strlen($jsonValue)) . $jsonValue)
-            . "\x00", '\\fun\\rpc\\MysqlMergeResult', []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $pool === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($pool)] ?? pack('N', strlen($pool))) . $pool;
+        $f3 = $table === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($table)] ?? pack('N', strlen($table))) . $table;
+        $f4 = $hintId === null ? '' : "\x0a\x00\x04" . pack('J', $hintId);
+        $f5 = $where === null ? '' : "\x0b\x00\x05" . (self::U32[strlen($where)] ?? pack('N', strlen($where))) . $where;
+        $f6 = $key === null ? '' : "\x0b\x00\x06" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f7 = $column === null ? '' : "\x0b\x00\x07" . (self::U32[strlen($column)] ?? pack('N', strlen($column))) . $column;
+        $f8 = $jsonValue === null ? '' : "\x0b\x00\x08" . (self::U32[strlen($jsonValue)] ?? pack('N', strlen($jsonValue))) . $jsonValue;
+        return $this->call("\x00\x00\x00\x08my_merge", "{$f1}{$f2}{$f3}{$f4}{$f5}{$f6}{$f7}{$f8}\x00", '\\fun\\rpc\\MysqlMergeResult', []);
     }
 
     public function my_evict($rctx, $cacheKey)
     {
-        return $this->call("\x00\x00\x00\x08my_evict", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($cacheKey === null ? '' : "\x0b\x00\x02" . pack('N', strlen($cacheKey)) . $cacheKey)
-            . "\x00", null, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $cacheKey === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($cacheKey)] ?? pack('N', strlen($cacheKey))) . $cacheKey;
+        return $this->call("\x00\x00\x00\x08my_evict", "{$f1}{$f2}\x00", null, []);
     }
 
     public function cb_del($rctx, $bucket, $key)
     {
-        return $this->call("\x00\x00\x00\x06cb_del", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($bucket === null ? '' : "\x0b\x00\x02" . pack('N', strlen($bucket)) . $bucket)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $bucket === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($bucket)] ?? pack('N', strlen($bucket))) . $bucket;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x06cb_del", "{$f1}{$f2}{$f3}\x00", true, []);
     }
 
     public function cb_append($rctx, $bucket, $key, $val)
     {
-        return $this->call("\x00\x00\x00\x09cb_append", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($bucket === null ? '' : "\x0b\x00\x02" . pack('N', strlen($bucket)) . $bucket)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($val === null ? '' : "\x0b\x00\x04" . pack('N', strlen($val)) . $val)
-            . "\x00", null, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $bucket === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($bucket)] ?? pack('N', strlen($bucket))) . $bucket;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $val === null ? '' : "\x0b\x00\x04" . (self::U32[strlen($val)] ?? pack('N', strlen($val))) . $val;
+        return $this->call("\x00\x00\x00\x09cb_append", "{$f1}{$f2}{$f3}{$f4}\x00", null, []);
     }
 
     public function cb_add($rctx, $bucket, $key, $val, $expire)
     {
-        return $this->call("\x00\x00\x00\x06cb_add", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($bucket === null ? '' : "\x0b\x00\x02" . pack('N', strlen($bucket)) . $bucket)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($val === null ? '' : "\x0b\x00\x04" . pack('N', strlen($val)) . $val)
-            . ($expire === null ? '' : "\x08\x00\x05" . pack('N', $expire))
-            . "\x00", true, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $bucket === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($bucket)] ?? pack('N', strlen($bucket))) . $bucket;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $val === null ? '' : "\x0b\x00\x04" . (self::U32[strlen($val)] ?? pack('N', strlen($val))) . $val;
+        $f5 = $expire === null ? '' : "\x08\x00\x05" . pack('N', $expire);
+        return $this->call("\x00\x00\x00\x06cb_add", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", true, []);
     }
 
     public function cb_set($rctx, $bucket, $key, $val, $expire)
     {
-        return $this->call("\x00\x00\x00\x06cb_set", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($bucket === null ? '' : "\x0b\x00\x02" . pack('N', strlen($bucket)) . $bucket)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . ($val === null ? '' : "\x0b\x00\x04" . pack('N', strlen($val)) . $val)
-            . ($expire === null ? '' : "\x08\x00\x05" . pack('N', $expire))
-            . "\x00", null, []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $bucket === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($bucket)] ?? pack('N', strlen($bucket))) . $bucket;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        $f4 = $val === null ? '' : "\x0b\x00\x04" . (self::U32[strlen($val)] ?? pack('N', strlen($val))) . $val;
+        $f5 = $expire === null ? '' : "\x08\x00\x05" . pack('N', $expire);
+        return $this->call("\x00\x00\x00\x06cb_set", "{$f1}{$f2}{$f3}{$f4}{$f5}\x00", null, []);
     }
 
     public function cb_get($rctx, $bucket, $key)
     {
-        return $this->call("\x00\x00\x00\x06cb_get", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($bucket === null ? '' : "\x0b\x00\x02" . pack('N', strlen($bucket)) . $bucket)
-            . ($key === null ? '' : "\x0b\x00\x03" . pack('N', strlen($key)) . $key)
-            . "\x00", '\\fun\\rpc\\TCouchbaseData', []);
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $bucket === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($bucket)] ?? pack('N', strlen($bucket))) . $bucket;
+        $f3 = $key === null ? '' : "\x0b\x00\x03" . (self::U32[strlen($key)] ?? pack('N', strlen($key))) . $key;
+        return $this->call("\x00\x00\x00\x06cb_get", "{$f1}{$f2}{$f3}\x00", '\\fun\\rpc\\TCouchbaseData', []);
     }
 
     public function cb_gets($rctx, $bucket, $keys)
     {
-        return $this->call("\x00\x00\x00\x07cb_gets", ($rctx === null ? '' : "\x0c\x00\x01" . self::w_struct_Context($rctx))
-            . ($bucket === null ? '' : "\x0b\x00\x02" . pack('N', strlen($bucket)) . $bucket)
-            . ($keys === null ? '' : "\x0f\x00\x03" . self::w_list_string($keys))
-            . "\x00", true, []);
-    }
-
-    private static function w_list_binary($l): string
-    {
-        $b = pack('CN', 11, count($l));
-        foreach ($l as $v) {
-            $b .= pack('N', strlen($v)) . $v;
+        $f1 = $rctx === null ? '' : "\x0c\x00\x01" . ($this->cx === $rctx && $rctx->rid === $this->cxRid && $rctx->reason === $this->cxReason && $rctx->uid === $this->cxUid && $rctx->sticky === null ? $this->cxBytes : $this->context($rctx));
+        $f2 = $bucket === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($bucket)] ?? pack('N', strlen($bucket))) . $bucket;
+        if ($keys === null) {
+            $f3 = '';
+        } else {
+            $f3 = "\x0f\x00\x03\x0b" . (self::U32[count($keys)] ?? pack('N', count($keys)));
+            foreach ($keys as $el) {
+                $f3 .= (self::U32[strlen($el)] ?? pack('N', strlen($el))) . $el;
+            }
         }
-        return $b;
+        return $this->call("\x00\x00\x00\x07cb_gets", "{$f1}{$f2}{$f3}\x00", true, []);
     }
 
     private static function w_list_i64($l): string
@@ -878,19 +1009,10 @@ final class Client implements \fun\rpc\FunServantIf
         return $b;
     }
 
-    private static function w_list_string($l): string
-    {
-        $b = pack('CN', 11, count($l));
-        foreach ($l as $v) {
-            $b .= pack('N', strlen($v)) . $v;
-        }
-        return $b;
-    }
-
     private static function w_struct_Context($o): string
     {
         return ($o->rid === null ? '' : "\x0a\x00\x01" . pack('J', $o->rid))
-            . ($o->reason === null ? '' : "\x0b\x00\x02" . pack('N', strlen($o->reason)) . $o->reason)
+            . ($o->reason === null ? '' : "\x0b\x00\x02" . (self::U32[strlen($o->reason)] ?? pack('N', strlen($o->reason))) . $o->reason)
             . ($o->uid === null ? '' : "\x0a\x00\x03" . pack('J', $o->uid))
             . ($o->sticky === null ? '' : "\x02\x00\x04" . ($o->sticky ? "\x01" : "\x00"))
             . "\x00";
@@ -898,8 +1020,17 @@ final class Client implements \fun\rpc\FunServantIf
 
     private static function w_struct_TMemcacheData($o): string
     {
-        return ($o->data === null ? '' : "\x0b\x00\x01" . pack('N', strlen($o->data)) . $o->data)
+        return ($o->data === null ? '' : "\x0b\x00\x01" . (self::U32[strlen($o->data)] ?? pack('N', strlen($o->data))) . $o->data)
             . ($o->flags === null ? '' : "\x08\x00\x02" . pack('N', $o->flags))
             . "\x00";
+    }
+
+    private static function w_list_string($l): string
+    {
+        $b = pack('CN', 11, count($l));
+        foreach ($l as $v) {
+            $b .= (self::U32[strlen($v)] ?? pack('N', strlen($v))) . $v;
+        }
+        return $b;
     }
 }
