@@ -86,7 +86,11 @@ func (e *Engine) Stats() *Stats { return e.stats }
 func (e *Engine) Start() error {
 	var ls []net.Listener
 	if e.cfg.Listen != "" {
-		l, err := net.Listen("tcp", e.cfg.Listen)
+		// No TCP keep-alive on client connections: four setsockopt calls per
+		// accepted connection (php-fpm makes thousands a second), and the
+		// idle timeout already ends sessions whose client went away.
+		lc := net.ListenConfig{KeepAlive: -1}
+		l, err := lc.Listen(context.Background(), "tcp", e.cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
 		}
