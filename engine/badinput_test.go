@@ -67,7 +67,6 @@ func TestBadBytesCloseTheConnection(t *testing.T) {
 		{"bad strict version", []byte{0x80, 0x07, 0x00, 0x01, 0, 0, 0, 4, 'n', 'o', 'o', 'p', 0, 0, 0, 1, 0}},
 		{"list count huge, binary", bin.noopWith(hugeList)},
 		{"list count huge, compact", cpt.noopWith(hugeList)},
-		{"list count huge, framed", encoding{framed: true}.noopWith(hugeList)},
 		{"nesting past the recursion limit", bin.noopWith(deepStruct(10000))},
 		{"nesting past the recursion limit, compact", cpt.noopWith(deepStruct(10000))},
 		{"message over max_message_bytes", bin.message("noop", thrift.CALL, 1, func(ctx context.Context, p thrift.TProtocol) {
@@ -180,8 +179,28 @@ func TestOddButValidInputIsAnswered(t *testing.T) {
 	}
 }
 
-// Arguments the generated code cannot decode get PROTOCOL_ERROR, then the
-// connection is closed (the stream can no longer be trusted).
+// Framed, a call whose arguments cannot be decoded gets PROTOCOL_ERROR and
+// the connection goes on: the frame says where the next call starts.
+func TestUndecodableFramedCallKeepsTheConnection(t *testing.T) {
+	s := startEngine(t, shortTimeouts)
+	for _, e := range []encoding{{framed: true}, {framed: true, compact: true}} {
+		c := rawDial(t, s)
+		r := bufio.NewReader(c)
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write(append(e.noopWith(hugeList), e.noopCall(6, 2)...)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readReply(r, e); err != nil || got.appErr == nil || got.appErr.TypeId() != thrift.PROTOCOL_ERROR {
+			t.Fatalf("%+v: got %+v %v, want PROTOCOL_ERROR", e, got, err)
+		}
+		if got, err := readReply(r, e); err != nil || got.noopRet != 6 || got.seq != 2 {
+			t.Fatalf("%+v: the next call: %+v %v", e, got, err)
+		}
+	}
+}
+
+// Buffered, arguments the generated code cannot decode get PROTOCOL_ERROR,
+// then the connection is closed (the stream can no longer be trusted).
 func TestUndecodableArgumentsGetProtocolError(t *testing.T) {
 	s := startEngine(t, shortTimeouts)
 	c := rawDial(t, s)

@@ -75,7 +75,11 @@ func (s *session) serve() {
 	proto := protocolFor(format, t, e.conf)
 	for {
 		ok := s.serveOne(ctx, proto)
-		if ok {
+		// A call that could not be decoded has had its error reply. In
+		// framed mode the frame says where the next call starts, so the
+		// session goes on past the rest of this one; a buffered stream is
+		// out of step and ends.
+		if ok || t.framed {
 			ok = t.endMessage() == nil
 		}
 		if !ok || e.closing.Load() {

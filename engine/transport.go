@@ -25,6 +25,7 @@ var (
 	errMessageTooLarge = errors.New("message exceeds max_message_bytes")
 	errFrameTooLarge   = errors.New("frame exceeds max_message_bytes")
 	errFrameOverrun    = errors.New("read past the end of the frame")
+	errFrameLost       = errors.New("no frame to skip to")
 )
 
 // bufPool hands out byte buffers. Each engine owns one, so two engines in one
@@ -174,6 +175,7 @@ func (t *transport) beginMessage() error {
 	if !t.framed {
 		return nil
 	}
+	t.frameLeft = -1 // until a frame is known: endMessage cannot resync
 	hdr, err := t.peek(4)
 	if err != nil {
 		return err
@@ -190,6 +192,9 @@ func (t *transport) beginMessage() error {
 // endMessage discards what is left of the current frame (unknown trailing
 // bytes) and gives the read buffer back when nothing is left in it.
 func (t *transport) endMessage() error {
+	if t.framed && t.frameLeft < 0 {
+		return errFrameLost
+	}
 	for t.framed && t.frameLeft > 0 {
 		if t.buffered() == 0 {
 			if err := t.fill(); err != nil {

@@ -27,26 +27,33 @@ exception TMongoReadOnly {
     11: optional string message
 }
 
+/*
+ * The older contract marks the fields of these structs (and Context's)
+ * `required`. Here they have default requiredness: always written, and a
+ * field an older client leaves unset (a TMemcacheData with only data, say)
+ * reads as its zero value instead of failing the call and closing the
+ * connection. Requiredness is not on the wire; ids and types are unchanged.
+ */
 struct TMemcacheData {
-    1: required binary data
-    2: required i32 flags
+    1: binary data
+    2: i32 flags
 }
 
 struct TCouchbaseData {
-    1: required bool missed
-    2: required binary data
+    1: bool missed
+    2: binary data
 }
 
 struct MysqlResult {
-    1: required i64 rowsAffected
-    2: required i64 lastInsertId
-    3: required list<string> cols
-    4: required list<list<string>> rows
+    1: i64 rowsAffected
+    2: i64 lastInsertId
+    3: list<string> cols
+    4: list<list<string>> rows
 }
 
 struct MysqlMergeResult {
-    1: required bool ok
-    2: required string newVal
+    1: bool ok
+    2: string newVal
 }
 
 /**

@@ -12,8 +12,9 @@ import (
 // TApplicationException whose message is "Internal error processing
 // <method>: <error>", so these texts reach the client verbatim.
 var (
-	// ErrInvalidContext: rid == 0 or an empty reason.
-	ErrInvalidContext = errors.New("invalid context")
+	// ErrInvalidContext: rid == 0 or an empty reason. The text starts as
+	// the older daemon's did, for PHP code that matches on it.
+	ErrInvalidContext = errors.New("Svt: invalid context")
 	// ErrNotConfigured: the backend section the call needs is absent.
 	ErrNotConfigured = errors.New("not configured")
 )
@@ -32,8 +33,15 @@ func checkContext(c *rpc.Context) error {
 	return nil
 }
 
-// cacheMissed is the declared exception for a cache miss.
-func cacheMissed(key string) error {
-	msg := "cache missed: " + key
+// Texts of a cache miss as the older daemon wrote them; the key follows.
+const (
+	lcacheMissed   = "lcache missed"
+	memcacheMissed = "memcache: cache miss"
+)
+
+// cacheMissed is the declared exception for a cache miss: the older text,
+// then the key.
+func cacheMissed(text, key string) error {
+	msg := text + ": " + key
 	return &rpc.TCacheMissed{Message: &msg}
 }

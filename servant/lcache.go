@@ -65,14 +65,14 @@ func (s *Servant) LcGet(ctx context.Context, c *rpc.Context, key string) ([]byte
 		})
 		if unreachable(err) {
 			s.cstats.Degraded.Add(1)
-			return nil, cacheMissed(key)
+			return nil, cacheMissed(lcacheMissed, key)
 		}
 		return v, err
 	}
 	if v, ok := lc.Get(key); ok {
 		return v, nil
 	}
-	return nil, cacheMissed(key)
+	return nil, cacheMissed(lcacheMissed, key)
 }
 
 // LcDel removes key; removing a missing key is not an error.

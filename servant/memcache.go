@@ -68,7 +68,7 @@ func (s *Servant) McGet(ctx context.Context, c *rpc.Context, pool, key string) (
 	}
 	it, err := mc.Get(ctx, pool, key)
 	if errors.Is(err, memcache.ErrMiss) {
-		return nil, cacheMissed(key)
+		return nil, cacheMissed(memcacheMissed, key)
 	}
 	if err != nil {
 		return nil, err

@@ -23,7 +23,12 @@ func TestPingReportsVersionBuildWorkerUptime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "ver:1.2.3, build:abc123, myid:7, uptime:1h30m0s"
+	s = servant.New(servant.Info{Version: "1", Build: "b", Started: time.Unix(100, 0)}, servant.Parts{},
+		func() time.Time { return time.Unix(102, 250_000_000) })
+	if up, _ := s.Ping(context.Background(), &rpc.Context{Rid: 1, Reason: "t"}); !strings.HasSuffix(up, "uptime:2.25s") {
+		t.Fatalf("ping = %q, want uptime:2.25s", up)
+	}
+	want := "ver:1.2.3, build:abc123, myid:7, uptime:1h30m0s" // sub-second digits appear when there are any
 	if got != want {
 		t.Fatalf("ping = %q, want %q", got, want)
 	}

@@ -3,7 +3,6 @@ package servant
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/faed/faed/idl/fun/rpc"
 )
@@ -18,7 +17,7 @@ func (s *Servant) Ping(_ context.Context, c *rpc.Context) (string, error) {
 	if err := checkContext(c); err != nil {
 		return "", err
 	}
-	up := s.now().Sub(s.info.Started).Truncate(time.Second)
+	up := s.now().Sub(s.info.Started) // a Go duration to the nanosecond, as the older daemon printed it
 	worker := s.info.WorkerID
 	if s.ids != nil {
 		worker = s.ids.Worker() // leased in a cluster; -1 while lapsed

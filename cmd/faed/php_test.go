@@ -122,14 +122,18 @@ func TestPHPRedisMemcacheCouchbase(t *testing.T) {
 
 func TestPHPMySQL(t *testing.T) {
 	phpBin(t)
-	_, sv := devstack.Start(t, devstack.Ports{MySQL: 18307})
-	p := startFaed(t, t.TempDir(), mysqlConf(sv.MySQL))
+	_, sv := devstack.Start(t, devstack.Ports{MySQL: 18307, Memcached: []int{18313}})
+	p := startFaed(t, t.TempDir(), mysqlConf(sv.MySQL)+fmt.Sprintf("[memcache.default]\nservers = [%q]\n", sv.Memcached[0]))
 	for name, run := range phpWires(p) {
 		t.Run(name, func(t *testing.T) { run(t, "mysql.php") })
 	}
 	for _, addr := range []string{p.addr, "unix://" + p.unix} {
-		t.Run("persistent sockets/"+strings.SplitN(addr, ":", 2)[0], func(t *testing.T) {
+		network := strings.SplitN(addr, ":", 2)[0]
+		t.Run("persistent sockets/"+network, func(t *testing.T) {
 			runPHP(t, "persistent.php", addr, false, p.admin)
+		})
+		t.Run("code written for the older daemon/"+network, func(t *testing.T) {
+			runPHP(t, "legacy.php", addr, false, "lean")
 		})
 	}
 }

@@ -527,8 +527,8 @@ var _ thrift.TException = (*TMongoReadOnly)(nil)
 //  - Data
 //  - Flags
 type TMemcacheData struct {
-  Data []byte `thrift:"data,1,required" db:"data" json:"data"`
-  Flags int32 `thrift:"flags,2,required" db:"flags" json:"flags"`
+  Data []byte `thrift:"data,1" db:"data" json:"data"`
+  Flags int32 `thrift:"flags,2" db:"flags" json:"flags"`
 }
 
 func NewTMemcacheData() *TMemcacheData {
@@ -548,8 +548,6 @@ func (p *TMemcacheData) Read(ctx context.Context, iprot thrift.TProtocol) error 
     return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
   }
 
-  var issetData bool = false;
-  var issetFlags bool = false;
 
   for {
     _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
@@ -563,7 +561,6 @@ func (p *TMemcacheData) Read(ctx context.Context, iprot thrift.TProtocol) error 
         if err := p.ReadField1(ctx, iprot); err != nil {
           return err
         }
-        issetData = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -574,7 +571,6 @@ func (p *TMemcacheData) Read(ctx context.Context, iprot thrift.TProtocol) error 
         if err := p.ReadField2(ctx, iprot); err != nil {
           return err
         }
-        issetFlags = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -591,12 +587,6 @@ func (p *TMemcacheData) Read(ctx context.Context, iprot thrift.TProtocol) error 
   }
   if err := iprot.ReadStructEnd(ctx); err != nil {
     return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
-  }
-  if !issetData{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Data is not set"));
-  }
-  if !issetFlags{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Flags is not set"));
   }
   return nil
 }
@@ -675,8 +665,8 @@ func (p *TMemcacheData) String() string {
 //  - Missed
 //  - Data
 type TCouchbaseData struct {
-  Missed bool `thrift:"missed,1,required" db:"missed" json:"missed"`
-  Data []byte `thrift:"data,2,required" db:"data" json:"data"`
+  Missed bool `thrift:"missed,1" db:"missed" json:"missed"`
+  Data []byte `thrift:"data,2" db:"data" json:"data"`
 }
 
 func NewTCouchbaseData() *TCouchbaseData {
@@ -696,8 +686,6 @@ func (p *TCouchbaseData) Read(ctx context.Context, iprot thrift.TProtocol) error
     return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
   }
 
-  var issetMissed bool = false;
-  var issetData bool = false;
 
   for {
     _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
@@ -711,7 +699,6 @@ func (p *TCouchbaseData) Read(ctx context.Context, iprot thrift.TProtocol) error
         if err := p.ReadField1(ctx, iprot); err != nil {
           return err
         }
-        issetMissed = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -722,7 +709,6 @@ func (p *TCouchbaseData) Read(ctx context.Context, iprot thrift.TProtocol) error
         if err := p.ReadField2(ctx, iprot); err != nil {
           return err
         }
-        issetData = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -739,12 +725,6 @@ func (p *TCouchbaseData) Read(ctx context.Context, iprot thrift.TProtocol) error
   }
   if err := iprot.ReadStructEnd(ctx); err != nil {
     return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
-  }
-  if !issetMissed{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Missed is not set"));
-  }
-  if !issetData{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Data is not set"));
   }
   return nil
 }
@@ -825,10 +805,10 @@ func (p *TCouchbaseData) String() string {
 //  - Cols
 //  - Rows
 type MysqlResult_ struct {
-  RowsAffected int64 `thrift:"rowsAffected,1,required" db:"rowsAffected" json:"rowsAffected"`
-  LastInsertId int64 `thrift:"lastInsertId,2,required" db:"lastInsertId" json:"lastInsertId"`
-  Cols []string `thrift:"cols,3,required" db:"cols" json:"cols"`
-  Rows [][]string `thrift:"rows,4,required" db:"rows" json:"rows"`
+  RowsAffected int64 `thrift:"rowsAffected,1" db:"rowsAffected" json:"rowsAffected"`
+  LastInsertId int64 `thrift:"lastInsertId,2" db:"lastInsertId" json:"lastInsertId"`
+  Cols []string `thrift:"cols,3" db:"cols" json:"cols"`
+  Rows [][]string `thrift:"rows,4" db:"rows" json:"rows"`
 }
 
 func NewMysqlResult_() *MysqlResult_ {
@@ -856,10 +836,6 @@ func (p *MysqlResult_) Read(ctx context.Context, iprot thrift.TProtocol) error {
     return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
   }
 
-  var issetRowsAffected bool = false;
-  var issetLastInsertId bool = false;
-  var issetCols bool = false;
-  var issetRows bool = false;
 
   for {
     _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
@@ -873,7 +849,6 @@ func (p *MysqlResult_) Read(ctx context.Context, iprot thrift.TProtocol) error {
         if err := p.ReadField1(ctx, iprot); err != nil {
           return err
         }
-        issetRowsAffected = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -884,7 +859,6 @@ func (p *MysqlResult_) Read(ctx context.Context, iprot thrift.TProtocol) error {
         if err := p.ReadField2(ctx, iprot); err != nil {
           return err
         }
-        issetLastInsertId = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -895,7 +869,6 @@ func (p *MysqlResult_) Read(ctx context.Context, iprot thrift.TProtocol) error {
         if err := p.ReadField3(ctx, iprot); err != nil {
           return err
         }
-        issetCols = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -906,7 +879,6 @@ func (p *MysqlResult_) Read(ctx context.Context, iprot thrift.TProtocol) error {
         if err := p.ReadField4(ctx, iprot); err != nil {
           return err
         }
-        issetRows = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -923,18 +895,6 @@ func (p *MysqlResult_) Read(ctx context.Context, iprot thrift.TProtocol) error {
   }
   if err := iprot.ReadStructEnd(ctx); err != nil {
     return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
-  }
-  if !issetRowsAffected{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field RowsAffected is not set"));
-  }
-  if !issetLastInsertId{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field LastInsertId is not set"));
-  }
-  if !issetCols{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Cols is not set"));
-  }
-  if !issetRows{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Rows is not set"));
   }
   return nil
 }
@@ -1129,8 +1089,8 @@ func (p *MysqlResult_) String() string {
 //  - Ok
 //  - NewVal_
 type MysqlMergeResult_ struct {
-  Ok bool `thrift:"ok,1,required" db:"ok" json:"ok"`
-  NewVal_ string `thrift:"newVal,2,required" db:"newVal" json:"newVal"`
+  Ok bool `thrift:"ok,1" db:"ok" json:"ok"`
+  NewVal_ string `thrift:"newVal,2" db:"newVal" json:"newVal"`
 }
 
 func NewMysqlMergeResult_() *MysqlMergeResult_ {
@@ -1150,8 +1110,6 @@ func (p *MysqlMergeResult_) Read(ctx context.Context, iprot thrift.TProtocol) er
     return thrift.PrependError(fmt.Sprintf("%T read error: ", p), err)
   }
 
-  var issetOk bool = false;
-  var issetNewVal_ bool = false;
 
   for {
     _, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
@@ -1165,7 +1123,6 @@ func (p *MysqlMergeResult_) Read(ctx context.Context, iprot thrift.TProtocol) er
         if err := p.ReadField1(ctx, iprot); err != nil {
           return err
         }
-        issetOk = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -1176,7 +1133,6 @@ func (p *MysqlMergeResult_) Read(ctx context.Context, iprot thrift.TProtocol) er
         if err := p.ReadField2(ctx, iprot); err != nil {
           return err
         }
-        issetNewVal_ = true
       } else {
         if err := iprot.Skip(ctx, fieldTypeId); err != nil {
           return err
@@ -1193,12 +1149,6 @@ func (p *MysqlMergeResult_) Read(ctx context.Context, iprot thrift.TProtocol) er
   }
   if err := iprot.ReadStructEnd(ctx); err != nil {
     return thrift.PrependError(fmt.Sprintf("%T read struct end error: ", p), err)
-  }
-  if !issetOk{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Ok is not set"));
-  }
-  if !issetNewVal_{
-    return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field NewVal_ is not set"));
   }
   return nil
 }

@@ -23,12 +23,12 @@ class MysqlMergeResult
     static public $_TSPEC = array(
         1 => array(
             'var' => 'ok',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::BOOL,
         ),
         2 => array(
             'var' => 'newVal',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::STRING,
         ),
     );

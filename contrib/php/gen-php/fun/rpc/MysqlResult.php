@@ -23,17 +23,17 @@ class MysqlResult
     static public $_TSPEC = array(
         1 => array(
             'var' => 'rowsAffected',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::I64,
         ),
         2 => array(
             'var' => 'lastInsertId',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::I64,
         ),
         3 => array(
             'var' => 'cols',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::LST,
             'etype' => TType::STRING,
             'elem' => array(
@@ -42,7 +42,7 @@ class MysqlResult
         ),
         4 => array(
             'var' => 'rows',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::LST,
             'etype' => TType::LST,
             'elem' => array(

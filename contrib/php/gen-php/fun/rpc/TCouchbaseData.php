@@ -23,12 +23,12 @@ class TCouchbaseData
     static public $_TSPEC = array(
         1 => array(
             'var' => 'missed',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::BOOL,
         ),
         2 => array(
             'var' => 'data',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::STRING,
         ),
     );

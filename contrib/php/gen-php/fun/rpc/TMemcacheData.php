@@ -23,12 +23,12 @@ class TMemcacheData
     static public $_TSPEC = array(
         1 => array(
             'var' => 'data',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::STRING,
         ),
         2 => array(
             'var' => 'flags',
-            'isRequired' => true,
+            'isRequired' => false,
             'type' => TType::I32,
         ),
     );
