@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10000x
 
-.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql bench-cluster backends-up backends-down cluster-up cluster-down clean
+.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql bench-cluster bench-php backends-up backends-down cluster-up cluster-down clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
@@ -71,6 +71,11 @@ bench-mysql:
 ## bench-cluster: a keyed call served by its owner vs forwarded from another node
 bench-cluster:
 	scripts/bench-cluster.sh
+
+## bench-php: PHP pages (nginx + php-fpm + wrk) through faed vs direct and
+## twemproxy, then with delayed backend links; docs/BENCHMARKS.md
+bench-php:
+	scripts/bench-php.sh
 
 clean:
 	rm -rf bin var

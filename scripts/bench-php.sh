@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# PHP pages end to end: nginx + php-fpm + wrk against pages that read Redis
+# and MariaDB directly, through twemproxy, or through faed in each client
+# mode, side by side in alternating rounds; then the same pages with every
+# backend link delayed (Toxiproxy, contrib/linkdelay), as when the backends
+# are on other hosts. Writes the bench:php section of docs/BENCHMARKS.md.
+#   BENCH_D (6s) per run, BENCH_WARMUP (1s) unmeasured before each run,
+#   BENCH_ROUNDS (3), BENCH_PAGES (all) a comma-separated subset of labels,
+#   BENCH_DELAY (250us) each way on delayed links, empty to skip that set.
+# Pages and modes: contrib/php/bench/page.php and client.php.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+W=$ROOT/var/bench-php B=$ROOT/var/bin
+REDIS=19479 MYSQL=19406 FAED=19431 FAED_ADMIN=19432 NGINX=19480 TWEM=19481
+DREDIS=19579 DMYSQL=19506 DFAED=19531 DFAED_ADMIN=19532 DTWEM=19581
+DELAY=${BENCH_DELAY-250us}
+
+scripts/deps.sh nginx php-fpm php-redis php-mysql wrk nutcracker
+FPM=$(command -v php-fpm"$(php -r 'echo PHP_MAJOR_VERSION . "." . PHP_MINOR_VERSION;')" || command -v php-fpm)
+
+rm -rf "$W" && mkdir -p "$W"/{logs,tmp,run} "$B"
+chmod 755 "$W" "$W/run"
+chown www-data "$W/logs" 2>/dev/null || chmod 777 "$W/logs"
+go build -o "$B/" ./cmd/faed ./contrib/linkdelay
+
+export BACKENDS_DIR=$W/stack REDIS_PORTS=$REDIS MEMCACHED_PORTS= MYSQL_PORT=$MYSQL MONGO_PORT= ZK_PORT=
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	scripts/backends.sh down
+}
+trap cleanup EXIT
+started() { pids+=("$1"); echo "$1" >"$W/run/$2.pid"; } # PID NAME
+
+scripts/backends.sh up
+seq 0 9999 | awk '{printf "SET bench:k:%d v%d\r\n", $1, $1}' | redis-cli -p "$REDIS" --pipe >/dev/null
+mariadb --no-defaults -uroot --socket="$BACKENDS_DIR/mysql/mysqld.sock" <<'SQL'
+DROP DATABASE IF EXISTS faed_bench;
+CREATE DATABASE faed_bench;
+USE faed_bench;
+CREATE TABLE kv (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB;
+INSERT INTO kv SELECT seq, CONCAT('v', seq) FROM seq_0_to_9999;
+SQL
+
+wait_tcp() { # PORT NAME
+	for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+	echo "bench-php: $2 not listening on $1; logs in $W/logs" >&2
+	return 1
+}
+
+faed_conf() { # NAME TCP ADMIN REDIS MYSQL
+	cat >"$W/$1.toml" <<TOML
+[server]
+listen = "127.0.0.1:$2"
+unix = "$W/run/$1.sock"
+[admin]
+listen = "127.0.0.1:$3"
+[log]
+level = "warn"
+[redis.default]
+servers = ["127.0.0.1:$4"]
+[mysql]
+global_pools = ["Bench"]
+[mysql.servers.Bench]
+addr = "127.0.0.1:$5"
+user = "faed"
+password = "faed"
+db = "faed_bench"
+TOML
+	"$B/faed" -conf "$W/$1.toml" 2>"$W/logs/$1.log" &
+	started $! "$1"
+	wait_tcp "$2" "$1"
+}
+
+twemproxy() { # NAME PORT REDIS
+	cat >"$W/$1.yml" <<YML
+bench:
+  listen: 127.0.0.1:$2
+  redis: true
+  hash: fnv1a_64
+  distribution: ketama
+  timeout: 750
+  servers:
+    - 127.0.0.1:$3:1
+YML
+	nutcracker -c "$W/$1.yml" -o "$W/logs/$1.log" -s $(($2 + 1)) -a 127.0.0.1 </dev/null >/dev/null 2>&1 &
+	started $! "$1"
+	wait_tcp "$2" "$1"
+}
+
+faed_conf faed "$FAED" "$FAED_ADMIN" "$REDIS" "$MYSQL"
+twemproxy twemproxy "$TWEM" "$REDIS"
+if [[ -n $DELAY ]]; then
+	"$B/linkdelay" -delay "$DELAY" -link "127.0.0.1:$DREDIS=127.0.0.1:$REDIS" -link "127.0.0.1:$DMYSQL=127.0.0.1:$MYSQL" \
+		</dev/null >"$W/logs/linkdelay.log" 2>&1 &
+	started $! linkdelay
+	wait_tcp "$DREDIS" linkdelay
+	faed_conf faed-delay "$DFAED" "$DFAED_ADMIN" "$DREDIS" "$DMYSQL"
+	twemproxy twemproxy-delay "$DTWEM" "$DREDIS"
+fi
+
+cat >"$W/php-fpm.conf" <<CONF
+[global]
+pid = $W/run/php-fpm.pid
+error_log = $W/logs/php-fpm.log
+daemonize = no
+
+[bench]
+user = www-data
+group = www-data
+listen = $W/run/php-fpm.sock
+listen.owner = www-data
+listen.group = www-data
+listen.mode = 0660
+listen.backlog = 1024
+pm = static
+pm.max_children = 8
+pm.max_requests = 0
+clear_env = no
+catch_workers_output = yes
+php_admin_value[error_log] = $W/logs/php-errors.log
+php_admin_value[opcache.enable] = 1
+env[FAED_TCP] = 127.0.0.1:$FAED
+env[FAED_UNIX] = $W/run/faed.sock
+env[BENCH_REDIS] = 127.0.0.1:$REDIS
+env[BENCH_MYSQL] = 127.0.0.1:$MYSQL
+env[BENCH_TWEMPROXY] = 127.0.0.1:$TWEM
+env[FAED_TCP_DELAY] = 127.0.0.1:$DFAED
+env[FAED_UNIX_DELAY] = $W/run/faed-delay.sock
+env[BENCH_REDIS_DELAY] = 127.0.0.1:$DREDIS
+env[BENCH_MYSQL_DELAY] = 127.0.0.1:$DMYSQL
+env[BENCH_TWEMPROXY_DELAY] = 127.0.0.1:$DTWEM
+CONF
+# The client's classes preloaded (contrib/php/README.md), as recommended.
+"$FPM" --nodaemonize -y "$W/php-fpm.conf" -d opcache.enable=1 \
+	-d opcache.preload="$ROOT/contrib/php/preload.php" -d opcache.preload_user=www-data \
+	</dev/null >"$W/logs/php-fpm.out" 2>&1 &
+started $! php-fpm
+for _ in $(seq 200); do [[ -S $W/run/php-fpm.sock ]] && break; sleep 0.05; done
+
+cat >"$W/nginx.conf" <<CONF
+worker_processes 2;
+pid $W/run/nginx.pid;
+error_log $W/logs/nginx-error.log warn;
+user www-data;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $W/tmp/body;  proxy_temp_path $W/tmp/proxy;  fastcgi_temp_path $W/tmp/fastcgi;
+    uwsgi_temp_path $W/tmp/uwsgi;       scgi_temp_path $W/tmp/scgi;
+    keepalive_requests 100000;
+    upstream php { server unix:$W/run/php-fpm.sock; }
+    server {
+        listen 127.0.0.1:$NGINX;
+        root $ROOT/contrib/php/bench;
+        location = /page.php {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass php;
+        }
+    }
+}
+CONF
+nginx -e "$W/logs/nginx-startup.log" -c "$W/nginx.conf" -p "$W" -g 'daemon off;' </dev/null >"$W/logs/nginx.out" 2>&1 &
+started $! nginx
+wait_tcp "$NGINX" nginx
+
+python3 scripts/bench-php.py "$W" "$NGINX" | scripts/docsection.py php
