@@ -177,8 +177,11 @@ final class Client implements \fun\rpc\FunServantIf
         }
         $key = $this->where();
         $persist = $this->persistent && ($this->owner || (self::$owners[$key] ?? null)?->get() === null);
-        $open = $persist ? 'pfsockopen' : 'fsockopen';
-        $fp = @$open($this->target, $this->port, $errno, $errstr, $this->timeoutMs / 1000);
+        // stream_socket_client keeps its persistent sockets apart from
+        // pfsockopen's (php-thrift's TSocket and others use that): a socket
+        // shared with a client of another wire format would be out of step.
+        $flags = $persist ? STREAM_CLIENT_CONNECT | STREAM_CLIENT_PERSISTENT : STREAM_CLIENT_CONNECT;
+        $fp = @stream_socket_client($key, $errno, $errstr, $this->timeoutMs / 1000, $flags);
         if ($fp === false) {
             throw new TTransportException("faed: cannot connect to $key: $errstr ($errno)",
                 TTransportException::NOT_OPEN);
