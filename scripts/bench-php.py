@@ -2,8 +2,8 @@
 """The measuring half of scripts/bench-php.sh: runs every page with wrk in
 alternating rounds and prints the bench:php section of docs/BENCHMARKS.md.
 
-Usage: bench-php.py STATE_DIR NGINX_PORT (the servers already running; their
-pid files in STATE_DIR/run and STATE_DIR/stack).
+Usage: bench-php.py STATE_DIR NGINX_PORT REDIS_PORT DELAYED_REDIS_PORT (the
+servers already running; their pid files in STATE_DIR/run and STATE_DIR/stack).
 
 Per run: req/s, p50/p99, errors (non-2xx, socket errors, bodies that are not
 OK), CPU µs per request of each process (utime+stime from /proc, a master
@@ -13,11 +13,12 @@ total_connections_received, MariaDB Connections).
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 
-W, NGINX = sys.argv[1], int(sys.argv[2])
+W, NGINX, REDIS_PORT, DELAYED_REDIS_PORT = sys.argv[1], *map(int, sys.argv[2:5])
 D = os.environ.get("BENCH_D", "6s")
 WARM = os.environ.get("BENCH_WARMUP", "1s")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -25,7 +26,6 @@ DELAY = os.environ.get("BENCH_DELAY", "250us")
 ONLY = [p.strip() for p in os.environ.get("BENCH_PAGES", "").split(",") if p.strip()]
 TICK = os.sysconf("SC_CLK_TCK")
 STACK = os.path.join(W, "stack")
-REDIS_PORT, TWEM_PORT = 19479, 19481
 
 LEAN = ["lean-unix-persistent", "lean-tcp-persistent", "lean-unix", "lean-tcp"]
 THRIFT = ["thrift-tcp", "thrift-unix-persistent"]
@@ -115,7 +115,8 @@ bad = 0
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function response(status, headers, body)
-  if status ~= 200 or string.sub(body, 1, 2) ~= "OK" then bad = bad + 1 end
+  -- other statuses are wrk's own "Non-2xx" count; this counts the rest
+  if status >= 200 and status < 300 and string.sub(body, 1, 2) ~= "OK" then bad = bad + 1 end
 end
 function done(summary, latency, requests)
   local n = 0
@@ -200,12 +201,20 @@ def fmt(v, digits=0):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def times(a, b):
+    """a / b as "1.23×"; a run that completed nothing has no ratio."""
+    return f"{a / b:.2f}×" if a is not None and b else "–"
+
+
 def facts():
+    fpm = [l.strip() for l in open(os.path.join(W, "php-fpm.modules"))]
     sh = lambda c: subprocess.run(["sh", "-c", c], capture_output=True, text=True).stdout.strip()
     return {
         "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"), "nproc": sh("nproc"),
-        "php": sh("php -r 'echo PHP_VERSION;'"),
-        "accel": "loaded" if "thrift_protocol" in sh("php -m") else "not loaded",
+        # what php-fpm itself loads, with the flags the script starts it with
+        "php": fpm[0].split(" (")[0] if fpm else "?",
+        "opcache": "on" if "Zend OPcache" in fpm else "off",
+        "accel": "loaded" if "thrift_protocol" in fpm else "not loaded",
     }
 
 
@@ -214,7 +223,7 @@ def table(rows, base, cpu_cols):
             + " | ".join(f"{c} µs/req" for c in cpu_cols) + " |")
     lines = [head, "|" + "---|" * (8 + len(cpu_cols))]
     for r in rows:
-        cells = [r["label"], fmt(r["req_s"]), f"{r['req_s'] / base:.2f}×", fmt(r["p50_ms"], 2), fmt(r["p99_ms"], 2),
+        cells = [r["label"], fmt(r["req_s"]), times(r["req_s"], base), fmt(r["p50_ms"], 2), fmt(r["p99_ms"], 2),
                  str(r["errors_all"]), f"{r['redis_conns']:.2f}", f"{r['mysql_conns']:.2f}"]
         cells += [fmt(r["cpu_us"].get(c)) for c in cpu_cols]
         lines.append("| " + " | ".join(cells) + " |")
@@ -236,7 +245,7 @@ def summarize(results, rtt):
 
 Command: `make bench-php` (`scripts/bench-php.sh`; BENCH_D={D} BENCH_ROUNDS={ROUNDS}
 BENCH_WARMUP={WARM} BENCH_DELAY={DELAY or 'off'}). Machine: {f['nproc']} cores, {f['cpu']}.
-PHP {f['php']} (opcache on, faed's client preloaded with contrib/php/preload.php;
+{f['php']} (opcache {f['opcache']}, faed's client preloaded with contrib/php/preload.php;
 Debian's thrift_protocol accelerator {f['accel']}).
 
 nginx (2 workers) → php-fpm (pm static, 8 workers, unix socket) → the page
@@ -256,7 +265,8 @@ Client modes: `lean` is the client `FaedClient::connect()` returns
 (TBufferedTransport, accelerated binary protocol when loaded); `unix` or `tcp`;
 `-persistent` keeps the socket for the worker's next request, otherwise a
 connection per request. `{RECOMMENDED}` is the recommended deployment.
-`cached` pages pass a cacheKey to my_query (a query-cache hit once warm).
+`cached` pages pass a cacheKey to my_query; every id is put in faed's query
+cache before the runs, so they are query-cache hits.
 """]
     plain = [med[k] for k in sorted(med, key=lambda k: list(med).index(k)) if k[0] == "plain"]
     if ("plain", "direct") in med:
@@ -270,16 +280,19 @@ connection per request. `{RECOMMENDED}` is the recommended deployment.
         t = table(rows, rbase, ["faed", "twemproxy", "php-fpm", "redis", "nginx"]).replace("× direct", "× redis-direct")
         if twem:
             t += "\n\n| page | × twemproxy |\n|---|---|\n" + "\n".join(
-                f"| {r['label']} | {r['req_s'] / twem:.2f}× |" for r in rows if "faed" in r["label"])
+                f"| {r['label']} | {times(r['req_s'], twem)} |" for r in rows if "faed" in r["label"])
         out.append("### Redis only (one GET) vs twemproxy\n\n" + t)
     delayed = [med[k] for k in med if k[0] == "delay"]
     if delayed and ("delay", "direct") in med:
         d = med[("delay", "direct")]
-        lines = ["| page | req/s | p50 ms | p99 ms | p50 × direct | errors |", "|---|---|---|---|---|---|"]
+        cpu_cols = ["php-fpm", "faed (delay)", "linkdelay"]
+        lines = ["| page | req/s | p50 ms | p99 ms | p50 × direct | errors | "
+                 + " | ".join(f"{c} µs/req" for c in cpu_cols) + " |", "|" + "---|" * (6 + len(cpu_cols))]
         for r in delayed:
             ref = med[("delay", "redis-direct")] if r["label"].startswith("redis-") and ("delay", "redis-direct") in med else d
             lines.append(f"| {r['label']} | {r['req_s']:.0f} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
-                         f"{r['p50_ms'] / ref['p50_ms']:.2f}× | {r['errors_all']} |")
+                         f"{times(r['p50_ms'], ref['p50_ms'])} | {r['errors_all']} | "
+                         + " | ".join(fmt(r["cpu_us"].get(c)) for c in cpu_cols) + " |")
         out.append(f"""### Backends on other hosts: {DELAY} each way on every backend link
 
 Every link to Redis and MariaDB (from PHP, faed and twemproxy) goes through
@@ -287,7 +300,10 @@ Toxiproxy (`contrib/linkdelay`, a microsecond latency toxic) with {DELAY} each
 way; `wrk -t2 -c8`, one client per php-fpm worker. Measured Redis PING round
 trip on one connection: direct {rtt['direct']:.0f} µs, through the delayed link
 {rtt['delay']:.0f} µs. "p50 × direct" compares with `direct` (Redis-only pages
-with `redis-direct`).
+with `redis-direct`). The proxy runs on the same two cores: each connection
+through it costs linkdelay's CPU (its column), which a real network would not
+take from this host, so pages that connect per request are slowed by more
+than the delay.
 
 """ + "\n".join(lines))
     out.append("<!-- bench:php:end -->")
@@ -295,8 +311,11 @@ with `redis-direct`).
 
 
 if __name__ == "__main__":
+    # SIGTERM (bench-php.sh's cleanup) as an exception: subprocess.run then
+    # kills the wrk it is waiting for instead of leaving it running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rtt = {"direct": rtt_us(REDIS_PORT)}
     if DELAY:
-        rtt["delay"] = rtt_us(19579)
+        rtt["delay"] = rtt_us(DELAYED_REDIS_PORT)
     results = run()
     print(summarize(results, rtt))

@@ -6,15 +6,27 @@
 # are on other hosts. Writes the bench:php section of docs/BENCHMARKS.md.
 #   BENCH_D (6s) per run, BENCH_WARMUP (1s) unmeasured before each run,
 #   BENCH_ROUNDS (3), BENCH_PAGES (all) a comma-separated subset of labels,
-#   BENCH_DELAY (250us) each way on delayed links, empty to skip that set.
-# Pages and modes: contrib/php/bench/page.php and client.php.
+#   BENCH_DELAY (250us, or e.g. 1ms) each way on delayed links, empty to
+#   skip that set.
+# Pages and modes: contrib/php/bench/page.php and client.php. Leaves nothing
+# running: every server it starts is stopped on exit, error or signal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# One run at a time: a second would wipe the first one's state and ports.
+mkdir -p var
+exec 9>var/bench-php.lock
+flock -n 9 || { echo "bench-php: waiting for the run holding var/bench-php.lock" >&2; flock 9; }
 W=$ROOT/var/bench-php B=$ROOT/var/bin
 REDIS=19479 MYSQL=19406 FAED=19431 FAED_ADMIN=19432 NGINX=19480 TWEM=19481
-DREDIS=19579 DMYSQL=19506 DFAED=19531 DFAED_ADMIN=19532 DTWEM=19581
+DREDIS=19579 DMYSQL=19506 DFAED=19531 DFAED_ADMIN=19532 DTWEM=19581 LINKDELAY=19590
 DELAY=${BENCH_DELAY-250us}
+case $DELAY in
+'') ;;
+*us) DELAY_US=${DELAY%us} ;;
+*ms) DELAY_US=$((${DELAY%ms} * 1000)) ;;
+*) echo "bench-php: BENCH_DELAY=$DELAY: want microseconds (250us) or milliseconds (1ms)" >&2; exit 2 ;;
+esac
 
 scripts/deps.sh nginx php-fpm php-redis php-mysql wrk nutcracker
 FPM=$(command -v php-fpm"$(php -r 'echo PHP_MAJOR_VERSION . "." . PHP_MINOR_VERSION;')" || command -v php-fpm)
@@ -55,6 +67,7 @@ faed_conf() { # NAME TCP ADMIN REDIS MYSQL
 [server]
 listen = "127.0.0.1:$2"
 unix = "$W/run/$1.sock"
+unix_mode = 0o666 # php-fpm's workers run as www-data
 [admin]
 listen = "127.0.0.1:$3"
 [log]
@@ -90,14 +103,40 @@ YML
 	wait_tcp "$2" "$1"
 }
 
+# Every id's row in faed's query cache before any run, so that the cached
+# pages are hits from their first request whatever their place in the order.
+warm_cache() { # FAED_NAME
+	php -r 'require "contrib/php/autoload.php";
+		$c = Faed\FaedClient::connect("unix://" . $argv[1]);
+		$ctx = Faed\FaedClient::context("bench-warm");
+		for ($i = 0; $i < 10000; $i++) {
+			$r = $c->my_query($ctx, "Bench", "", 0, "SELECT v FROM kv WHERE id = ?", [(string)$i], "kv:$i");
+			if (($r->rows[0][0] ?? null) !== "v$i") {
+				fwrite(STDERR, "bench-php: query cache warm-up: wrong row for id $i\n");
+				exit(1);
+			}
+		}' "$W/run/$1.sock"
+}
+
 faed_conf faed "$FAED" "$FAED_ADMIN" "$REDIS" "$MYSQL"
+warm_cache faed
 twemproxy twemproxy "$TWEM" "$REDIS"
+link() { # NAME LISTEN UPSTREAM: a Toxiproxy proxy, DELAY_US µs each way
+	local api=http://127.0.0.1:$LINKDELAY/proxies s
+	curl -sSf -o /dev/null -d "{\"name\":\"$1\",\"listen\":\"127.0.0.1:$2\",\"upstream\":\"127.0.0.1:$3\"}" "$api"
+	for s in upstream downstream; do
+		curl -sSf -o /dev/null "$api/$1/toxics" \
+			-d "{\"name\":\"delay_$s\",\"type\":\"latency_us\",\"stream\":\"$s\",\"attributes\":{\"latency\":$DELAY_US}}"
+	done
+}
 if [[ -n $DELAY ]]; then
-	"$B/linkdelay" -delay "$DELAY" -link "127.0.0.1:$DREDIS=127.0.0.1:$REDIS" -link "127.0.0.1:$DMYSQL=127.0.0.1:$MYSQL" \
-		</dev/null >"$W/logs/linkdelay.log" 2>&1 &
+	"$B/linkdelay" -listen "127.0.0.1:$LINKDELAY" </dev/null >"$W/logs/linkdelay.log" 2>&1 &
 	started $! linkdelay
-	wait_tcp "$DREDIS" linkdelay
+	wait_tcp "$LINKDELAY" linkdelay
+	link redis "$DREDIS" "$REDIS"
+	link mysql "$DMYSQL" "$MYSQL"
 	faed_conf faed-delay "$DFAED" "$DFAED_ADMIN" "$DREDIS" "$DMYSQL"
+	warm_cache faed-delay
 	twemproxy twemproxy-delay "$DTWEM" "$DREDIS"
 fi
 
@@ -121,7 +160,6 @@ pm.max_requests = 0
 clear_env = no
 catch_workers_output = yes
 php_admin_value[error_log] = $W/logs/php-errors.log
-php_admin_value[opcache.enable] = 1
 env[FAED_TCP] = 127.0.0.1:$FAED
 env[FAED_UNIX] = $W/run/faed.sock
 env[BENCH_REDIS] = 127.0.0.1:$REDIS
@@ -133,10 +171,12 @@ env[BENCH_REDIS_DELAY] = 127.0.0.1:$DREDIS
 env[BENCH_MYSQL_DELAY] = 127.0.0.1:$DMYSQL
 env[BENCH_TWEMPROXY_DELAY] = 127.0.0.1:$DTWEM
 CONF
-# The client's classes preloaded (contrib/php/README.md), as recommended.
-"$FPM" --nodaemonize -y "$W/php-fpm.conf" -d opcache.enable=1 \
-	-d opcache.preload="$ROOT/contrib/php/preload.php" -d opcache.preload_user=www-data \
-	</dev/null >"$W/logs/php-fpm.out" 2>&1 &
+# The client's classes preloaded (contrib/php/README.md), as recommended;
+# the accelerator loaded here when deps.sh could not enable it.
+FPM_ARGS=(-d opcache.enable=1 -d opcache.preload="$ROOT/contrib/php/preload.php" -d opcache.preload_user=www-data)
+"$FPM" -m | grep -qx thrift_protocol || FPM_ARGS+=(-d extension=thrift_protocol.so)
+{ "$FPM" -v | head -n 1; "$FPM" "${FPM_ARGS[@]}" -m; } >"$W/php-fpm.modules" # for the section's facts
+"$FPM" --nodaemonize -y "$W/php-fpm.conf" "${FPM_ARGS[@]}" </dev/null >"$W/logs/php-fpm.out" 2>&1 &
 started $! php-fpm
 for _ in $(seq 200); do [[ -S $W/run/php-fpm.sock ]] && break; sleep 0.05; done
 
@@ -167,4 +207,10 @@ nginx -e "$W/logs/nginx-startup.log" -c "$W/nginx.conf" -p "$W" -g 'daemon off;'
 started $! nginx
 wait_tcp "$NGINX" nginx
 
-python3 scripts/bench-php.py "$W" "$NGINX" | scripts/docsection.py php
+# In the background so that a signal reaches the trap at once (bash runs it
+# only after a foreground command ends); through a file so that a run that
+# fails half-way leaves the last section as it was.
+python3 scripts/bench-php.py "$W" "$NGINX" "$REDIS" "$DREDIS" >"$W/section.md" &
+pids+=("$!")
+wait "$!"
+scripts/docsection.py php <"$W/section.md"

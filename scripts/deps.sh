@@ -33,7 +33,7 @@ fi
 ver=$(php -r 'echo PHP_MAJOR_VERSION . "." . PHP_MINOR_VERSION;')
 ini=/etc/php/$ver/mods-available/thrift_protocol.ini
 if [[ ! -f $ini ]]; then
-	src=$(ls /etc/php/*/mods-available/thrift_protocol.ini 2>/dev/null | head -n 1)
+	src=$(ls /etc/php/*/mods-available/thrift_protocol.ini 2>/dev/null | head -n 1 || true)
 	if [[ -n $src ]]; then
 		"${sudo[@]}" cp "$src" "$ini"
 	fi

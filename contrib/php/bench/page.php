@@ -5,7 +5,8 @@
 //   alone                      PHP alone: the ceiling
 //   direct, direct-persistent  phpredis GET + PDO SELECT by primary key
 //   faed                       rd_call GET + my_query through faed (cache=1:
-//                              with a cacheKey, a query-cache hit once warm)
+//                              with a cacheKey; the script fills faed's query
+//                              cache first, so a hit)
 //   noop2                      two noop calls to faed: the client's floor
 //   redis-direct, redis-direct-persistent, redis-twemproxy, redis-faed
 //                              one GET only
