@@ -5,7 +5,8 @@
 # backend link delayed (Toxiproxy, contrib/linkdelay), as when the backends
 # are on other hosts. Writes the bench:php section of docs/BENCHMARKS.md.
 #   BENCH_D (6s) per run, BENCH_WARMUP (1s) unmeasured before each run,
-#   BENCH_ROUNDS (3), BENCH_PAGES (all) a comma-separated subset of labels,
+#   BENCH_ROUNDS (3), BENCH_PAGES (all) a comma-separated subset of labels
+#   (then the section goes to var/bench-php/section.md, not the doc),
 #   BENCH_DELAY (250us, or e.g. 1ms) each way on delayed links, empty to
 #   skip that set.
 # Pages and modes: contrib/php/bench/page.php and client.php. Leaves nothing
@@ -213,4 +214,8 @@ wait_tcp "$NGINX" nginx
 python3 scripts/bench-php.py "$W" "$NGINX" "$REDIS" "$DREDIS" >"$W/section.md" &
 pids+=("$!")
 wait "$!"
-scripts/docsection.py php <"$W/section.md"
+if [[ -n ${BENCH_PAGES:-} ]]; then # a subset is a look, not the record
+	echo "bench-php: BENCH_PAGES set: docs/BENCHMARKS.md left as it was; this run's section is $W/section.md" >&2
+else
+	scripts/docsection.py php <"$W/section.md"
+fi
