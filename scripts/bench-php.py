@@ -230,7 +230,7 @@ def table(rows, base, cpu_cols):
     return "\n".join(lines)
 
 
-def summarize(results, rtt):
+def summarize(results, rtt, calls):
     by = {}
     for r in results:
         by.setdefault((r["net"], r["label"]), []).append(r)
@@ -306,8 +306,60 @@ take from this host, so pages that connect per request are slowed by more
 than the delay.
 
 """ + "\n".join(lines))
+    if calls:
+        out.append(percall_table(calls))
     out.append("<!-- bench:php:end -->")
     return "\n\n".join(out)
+
+
+# PHP's own cost per call, in a php-cli loop over one persistent unix
+# socket to faed (contrib/php/bench/percall.php), for each client.
+PERCALL = [("lean", "noop"), ("lean", "rd_get"), ("thrift", "noop"), ("thrift", "rd_get"),
+           ("thrift-pure", "rd_get")]
+SOCKET_CALLS = ("sendto", "recvfrom", "write", "read", "poll", "select", "pselect6", "ppoll")
+
+
+def percall(addr):
+    """Median of 3 runs of each client and call (getrusage), and the socket
+    system calls per call counted by strace over a run of its own."""
+    out = []
+    script = "contrib/php/bench/percall.php"
+    for client, call in PERCALL:
+        runs = []
+        for _ in range(3):
+            r = subprocess.run(["php", script, addr, client, call, "20000"], capture_output=True, text=True)
+            runs.append(json.loads(r.stdout))
+        m = sorted(runs, key=lambda r: r["user_us"])[1]
+        n, trace = 5000, os.path.join(W, "percall.strace")
+        subprocess.run(["strace", "-f", "-c", "-o", trace, "php", script, addr, client, call, str(n)],
+                       capture_output=True)
+        counts = {}
+        for line in open(trace):
+            f = line.split()
+            if len(f) >= 5 and f[-1] in SOCKET_CALLS:
+                counts[f[-1]] = int(f[3])
+        total = n + 1001  # the run's calls, its warm-up and its setup call
+        m["syscalls"] = ", ".join(f"{k} {v / total:.2f}" for k, v in sorted(counts.items()) if v / total >= 0.05)
+        out.append(m)
+    return out
+
+
+def percall_table(rows):
+    lines = ["| client | call | user µs/call | system µs/call | wall µs/call | socket syscalls per call |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['client']} | {r['call']} | {r['user_us']:.1f} | {r['sys_us']:.1f} | {r['wall_us']:.1f} | "
+                     f"{r['syscalls']} |")
+    return ("""### PHP's CPU per call (php-cli loop)
+
+`php contrib/php/bench/percall.php unix://…/faed.sock CLIENT CALL 20000`: one
+persistent unix socket, getrusage around the loop (median of 3 runs), and
+strace's count of socket system calls over a separate run. `lean` is the
+client FaedClient::connect() returns; `thrift` the generated client with the
+thrift_protocol accelerator; `thrift-pure` without it. `rd_get` is rd_call
+GET of a 100-byte value.
+
+""" + "\n".join(lines))
 
 
 if __name__ == "__main__":
@@ -317,5 +369,6 @@ if __name__ == "__main__":
     rtt = {"direct": rtt_us(REDIS_PORT)}
     if DELAY:
         rtt["delay"] = rtt_us(DELAYED_REDIS_PORT)
+    calls = [] if ONLY else percall("unix://" + os.path.join(W, "run", "faed.sock"))
     results = run()
-    print(summarize(results, rtt))
+    print(summarize(results, rtt, calls))

@@ -29,7 +29,7 @@ case $DELAY in
 *) echo "bench-php: BENCH_DELAY=$DELAY: want microseconds (250us) or milliseconds (1ms)" >&2; exit 2 ;;
 esac
 
-scripts/deps.sh nginx php-fpm php-redis php-mysql wrk nutcracker
+scripts/deps.sh nginx php-fpm php-redis php-mysql wrk nutcracker strace
 FPM=$(command -v php-fpm"$(php -r 'echo PHP_MAJOR_VERSION . "." . PHP_MINOR_VERSION;')" || command -v php-fpm)
 
 rm -rf "$W" && mkdir -p "$W"/{logs,tmp,run} "$B"

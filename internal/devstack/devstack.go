@@ -19,8 +19,10 @@ type Stack struct {
 }
 
 // Ports say which servers to start: one per port, none for an empty list
-// or a zero MySQL or Mongo port. Keep ports below 32768: above it, outgoing
-// connections may hold them.
+// or a zero MySQL or Mongo port. A port is a preference: when another
+// process (a second test run on the machine) holds it, a free one near it
+// is used instead, and Servers says which. Keep ports below 32768: above
+// it, outgoing connections may hold them.
 type Ports struct {
 	Redis     []int
 	Memcached []int
@@ -46,6 +48,7 @@ func Start(t testing.TB, ports Ports) (*Stack, Servers) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ports = claimAll(t, ports)
 	s := &Stack{root: root, env: append(os.Environ(),
 		"BACKENDS_DIR="+t.TempDir(),
 		"REDIS_PORTS="+join(ports.Redis),
