@@ -18,6 +18,7 @@ TYPE_IDS = {"bool": 2, "byte": 3, "i8": 3, "double": 4, "i16": 6, "i32": 8, "i64
             "string": 11, "binary": 11}
 STRUCT, MAP, LIST = 12, 13, 15
 OPTIONAL = set()  # (field id, name) of optional struct fields
+PACK_FORMATS = {"i32": "N", "i64": "J", "i16": "n", "byte": "c", "i8": "c", "double": "E"}  # big-endian
 
 
 def strip_comments(src):
@@ -107,18 +108,10 @@ class Gen:
         if k in ("string", "binary"):
             # most strings are short: their length's four bytes from a table
             return f"(self::U32[strlen({v})] ?? pack('N', strlen({v}))) . {v}"
-        if k == "i32":
-            return f"pack('N', {v})"
-        if k == "i64":
-            return f"pack('J', {v})"
-        if k == "i16":
-            return f"pack('n', {v})"
-        if k in ("byte", "i8"):
-            return f"pack('c', {v})"
+        if k in PACK_FORMATS:
+            return f"pack('{PACK_FORMATS[k]}', {v})"
         if k == "bool":
             return f"({v} ? \"\\x01\" : \"\\x00\")"
-        if k == "double":
-            return f"pack('E', {v})"
         if t == ("struct", "Context"):  # the same one, call after call
             self.writers["w_struct_Context"] = t
             return (f"($this->cx === {v} && {v}->rid === $this->cxRid && {v}->reason === $this->cxReason"
