@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -92,7 +93,7 @@ func stale(path string) bool {
 	if err != nil {
 		return true
 	}
-	pid, err := strconv.Atoi(string(b[:len(b)-min(1, len(b))]))
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 0 {
 		return true
 	}

@@ -339,7 +339,7 @@ final class Client implements \fun\rpc\FunServantIf
         $head = substr($b, 4, $p - 4);
         if ($head === "\x80\x01\x00\x02$tail") {
             $n = strlen($b) - $p - 8; // a string result running to the stop byte: most calls
-            if ($n >= 0 && $n < 256 && substr($b, $p, 7) === "\x0b\x00\x00" . self::U32[$n] && $b[-1] === "\x00") {
+            if ($n >= 0 && substr($b, $p, 7) === "\x0b\x00\x00" . (self::U32[$n] ?? pack('N', $n)) && $b[-1] === "\x00") {
                 return substr($b, $p + 7, $n);
             }
             $v = self::quick($b, $p);
@@ -374,17 +374,13 @@ final class Client implements \fun\rpc\FunServantIf
     }
 
     /**
-     * The common reply, a result of one string, bool or integer, read at
-     * once; null for anything else (read by readStruct).
+     * A result of one bool or integer, read at once (a string one is read
+     * in call()); null for anything else (read by readStruct).
      */
     private static function quick(string $b, int $p)
     {
         $len = strlen($b);
         switch (substr($b, $p, 3)) {
-            case "\x0b\x00\x00": // the string runs to the result's stop byte
-                $n = $len - $p - 8;
-                return $n >= 0 && substr($b, $p + 3, 4) === (self::U32[$n] ?? pack('N', $n)) && $b[$len - 1] === "\x00"
-                    ? substr($b, $p + 7, $n) : null;
             case "\x02\x00\x00":
                 return $len === $p + 5 && $b[$p + 4] === "\x00" ? $b[$p + 3] !== "\x00" : null;
             case "\x0a\x00\x00":
