@@ -10,13 +10,13 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/engine"
+	"github.com/faed/faed/idgen"
+	"github.com/faed/faed/lock"
 	"github.com/faed/faed/peer"
 	"github.com/faed/faed/pool/memcache"
 	"github.com/faed/faed/pool/mongo"
 	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
-	"github.com/faed/faed/proxy"
-	"github.com/faed/faed/servant"
 )
 
 // ErrInvalid marks a config that cannot be used; the message names the key.
@@ -33,9 +33,9 @@ type Config struct {
 	// Node identifies this faed.
 	Node NodeConfig `toml:"node"`
 	// ID is the id generator.
-	ID servant.IDConfig `toml:"id"`
+	ID idgen.Config `toml:"id"`
 	// Lock is the lock table.
-	Lock servant.LockConfig `toml:"lock"`
+	Lock lock.Config `toml:"lock"`
 	// LocalCache is the in-process cache behind lc_*.
 	LocalCache cache.Config `toml:"local_cache"`
 	// Redis pools by name ([redis.NAME]); rd_call names the pool.
@@ -61,7 +61,7 @@ type Config struct {
 type ClusterConfig struct {
 	peer.Config
 	// Forward tunes calls to peers.
-	Forward proxy.Config `toml:"forward"`
+	Forward peer.ForwardConfig `toml:"forward"`
 	// CacheMode routes lc_* to the key's owner, so every node sees one
 	// cache instead of its own.
 	CacheMode bool `toml:"cache_mode"`
@@ -93,8 +93,8 @@ func Default() Config {
 		Admin:  engine.DefaultAdminConfig(),
 		Log:    DefaultLogConfig(),
 		Node:   NodeConfig{WorkerID: 0},
-		ID:     servant.DefaultIDConfig(),
-		Lock:   servant.DefaultLockConfig(),
+		ID:     idgen.DefaultConfig(),
+		Lock:   lock.DefaultConfig(),
 		// lc_* entries live until evicted, as with the older daemon.
 		LocalCache: cache.DefaultConfig(),
 		Redis:      map[string]redis.Config{},
@@ -103,7 +103,7 @@ func Default() Config {
 		// Results stay until an exec with their cacheKey or my_evict.
 		QueryCache: cache.Config{MaxItems: 100_000, MaxBytes: 64 << 20, Shards: 64},
 		Mongo:      mongo.DefaultConfig(),
-		Cluster:    ClusterConfig{Config: peer.DefaultConfig(), Forward: proxy.DefaultConfig()},
+		Cluster:    ClusterConfig{Config: peer.DefaultConfig(), Forward: peer.DefaultForwardConfig()},
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 type Config struct {
 	// Servers are the ZooKeeper ensemble, host:port each.
 	Servers []string `toml:"zk_servers"`
-	// Root holds one ephemeral node per live faed, /<root>/<host:port>.
+	// Root holds one ephemeral node per live faed, <root>/<host:port>.
 	Root string `toml:"root"`
 	// MetaRoot holds faed's other state: leased worker ids under
 	// <meta_root>/workers and the fencing counter. Like Root, zk_* calls
@@ -23,7 +23,8 @@ type Config struct {
 	// SessionTimeout is the ZooKeeper session timeout: how long a node may
 	// be cut off before its membership, locks and worker id lapse.
 	SessionTimeout time.Duration `toml:"session_timeout"`
-	// Timeout bounds one ZooKeeper request made on a client's behalf.
+	// Timeout bounds one ZooKeeper request made for a call (zk_*, a
+	// fencing token) or for leaving the cluster.
 	Timeout time.Duration `toml:"zk_timeout"`
 	// Advertise is the host:port peers reach this node on; empty means the
 	// server's TCP listen address.
@@ -34,7 +35,8 @@ type Config struct {
 	LeaseWorkerID bool `toml:"lease_worker_id"`
 }
 
-// DefaultConfig: no cluster; when servers are set, /fae, 6s sessions.
+// DefaultConfig: no cluster; when servers are set, /fae and /fae_meta, 6s
+// ZooKeeper sessions.
 func DefaultConfig() Config {
 	return Config{Servers: []string{}, Root: "/fae", MetaRoot: "/fae_meta", SessionTimeout: 6 * time.Second,
 		Timeout: 2 * time.Second, LeaseWorkerID: true}
@@ -91,4 +93,36 @@ func validPath(p string) bool {
 // Within reports whether p is root or below it.
 func Within(p, root string) bool {
 	return p == root || strings.HasPrefix(p, root+"/")
+}
+
+// ForwardConfig tunes forwarding keyed calls to their owner (proxy.Proxy);
+// it is the [cluster.forward] section.
+type ForwardConfig struct {
+	// Timeout bounds one forwarded call (connect included); it is also cut
+	// to the caller's own deadline.
+	Timeout time.Duration `toml:"timeout"`
+	// DialTimeout bounds connecting to a peer.
+	DialTimeout time.Duration `toml:"dial_timeout"`
+	// MaxIdle is how many idle connections are kept per peer.
+	MaxIdle int `toml:"max_idle"`
+	// DownFor: a peer whose connection failed gets no calls for this long
+	// (they fail at once); then calls try it again.
+	DownFor time.Duration `toml:"down_for"`
+	// HealthInterval is how often peers marked down are pinged, and idle
+	// connections to departed peers dropped.
+	HealthInterval time.Duration `toml:"health_interval"`
+}
+
+// DefaultForwardConfig suits peers on one LAN.
+func DefaultForwardConfig() ForwardConfig {
+	return ForwardConfig{Timeout: 500 * time.Millisecond, DialTimeout: 200 * time.Millisecond, MaxIdle: 32,
+		DownFor: 2 * time.Second, HealthInterval: 500 * time.Millisecond}
+}
+
+// Validate checks the settings.
+func (c ForwardConfig) Validate() error {
+	if c.Timeout <= 0 || c.DialTimeout <= 0 || c.DownFor <= 0 || c.HealthInterval <= 0 || c.MaxIdle < 0 {
+		return errors.New("timeout, dial_timeout, down_for and health_interval must be > 0, max_idle >= 0")
+	}
+	return nil
 }

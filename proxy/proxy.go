@@ -28,7 +28,7 @@ type Views interface {
 
 // Proxy routes keys to owners and forwards calls to them.
 type Proxy struct {
-	cfg   Config
+	cfg   peer.ForwardConfig
 	views Views
 	log   *slog.Logger
 	ring  atomic.Pointer[viewRing]
@@ -47,7 +47,7 @@ type viewRing struct {
 }
 
 // New starts a proxy over views; Close stops its health checks.
-func New(cfg Config, views Views, log *slog.Logger) (*Proxy, error) {
+func New(cfg peer.ForwardConfig, views Views, log *slog.Logger) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func TestCallToAPeerThatWentAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := e.Addr().String()
-	p, err := proxy.New(proxy.DefaultConfig(), fixedView{&peer.View{Self: "127.0.0.1:1"}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := proxy.New(peer.DefaultForwardConfig(), fixedView{&peer.View{Self: "127.0.0.1:1"}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,41 +58,6 @@ func (s *Servant) ClusterStats() ClusterSnapshot {
 		EvictFailed: s.cstats.EvictFailed.Load()}
 }
 
-// route is where a keyed call runs: "" for here. A call that arrives
-// sticky was forwarded by a peer and always runs here, so a call is
-// forwarded at most once even when two nodes' views disagree.
-func (s *Servant) route(c *rpc.Context, key string) string {
-	if s.cluster == nil || c.GetSticky() {
-		return ""
-	}
-	if addr, local := s.cluster.Owner(key); !local {
-		return addr
-	}
-	return ""
-}
-
-// forward runs fn on the owner at addr with the caller's Context marked
-// sticky.
-func forward[T any](ctx context.Context, s *Servant, addr string, c *rpc.Context, fn func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (T, error)) (T, error) {
-	var out T
-	sc := *c
-	sc.Sticky = thrift.BoolPtr(true)
-	s.cstats.Forwarded.Add(1)
-	err := s.cluster.Call(ctx, addr, func(ctx context.Context, cl rpc.FunServant) (err error) {
-		out, err = fn(ctx, cl, &sc)
-		return err
-	})
-	return out, peerError(addr, err)
-}
-
-// forwardErr is forward for methods that return nothing.
-func forwardErr(ctx context.Context, s *Servant, addr string, c *rpc.Context, fn func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error) error {
-	_, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (struct{}, error) {
-		return struct{}{}, fn(ctx, cl, c)
-	})
-	return err
-}
-
 // peerError passes the owner's answer on. Declared exceptions go as they
 // are; the owner's INTERNAL_ERROR loses its "Internal error processing m: "
 // prefix (this node's processor adds it again) and names the owner.
@@ -110,6 +75,3 @@ func peerError(addr string, err error) error {
 	}
 	return err
 }
-
-// unreachable says the owner could not be called.
-func unreachable(err error) bool { return errors.Is(err, proxy.ErrUnreachable) }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/lock"
 	"github.com/faed/faed/proxy"
 	"github.com/faed/faed/servant"
 )
@@ -31,28 +32,28 @@ func (e *elsewhere) Call(ctx context.Context, _ string, call func(context.Contex
 	return errors.New("the fake owner answers nothing")
 }
 
-// session is a ZooKeeper stand-in for the lock rules: connected or not,
+// zkStub is a ZooKeeper stand-in for the lock rules: connected or not,
 // tokens counting up.
-type session struct {
+type zkStub struct {
 	up    bool
 	token int64
 }
 
-func (s *session) Connected() bool { return s.up }
-func (s *session) Fence() (int64, error) {
+func (s *zkStub) Connected() bool { return s.up }
+func (s *zkStub) Fence() (int64, error) {
 	if !s.up {
 		return 0, errors.New("no session")
 	}
 	s.token++
 	return s.token, nil
 }
-func (s *session) Create(string, []byte) error       { return nil }
-func (s *session) Children(string) ([]string, error) { return nil, nil }
-func (s *session) Delete(string) error               { return nil }
+func (s *zkStub) Create(string, []byte) error       { return nil }
+func (s *zkStub) Children(string) ([]string, error) { return nil, nil }
+func (s *zkStub) Delete(string) error               { return nil }
 
 func clusterServant(t *testing.T, cl servant.Cluster, zk servant.Coordinator, clock *manualClock) *servant.Servant {
 	t.Helper()
-	lt, err := servant.NewLockTable(servant.DefaultLockConfig(), clock.now)
+	lt, err := lock.New(lock.DefaultConfig(), clock.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func clusterServant(t *testing.T, cl servant.Cluster, zk servant.Coordinator, cl
 
 func TestStickyCallsAreNeverForwardedAgain(t *testing.T) {
 	cl := &elsewhere{}
-	s := clusterServant(t, cl, &session{up: true}, &manualClock{t: time.Unix(1e9, 0)})
+	s := clusterServant(t, cl, &zkStub{up: true}, &manualClock{t: time.Unix(1e9, 0)})
 	sticky := &rpc.Context{Rid: 1, Reason: "r", Sticky: thrift.BoolPtr(true)}
 	if ok, err := s.Lock(context.Background(), sticky, "r", "k"); err != nil || !ok {
 		t.Fatalf("sticky lock: %v, %v", ok, err)
@@ -83,7 +84,7 @@ func TestStickyCallsAreNeverForwardedAgain(t *testing.T) {
 
 func TestUnreachableOwner(t *testing.T) {
 	cl := &elsewhere{fail: fmt.Errorf("%w: 10.0.0.9:9001: connection refused", proxy.ErrUnreachable)}
-	s := clusterServant(t, cl, &session{up: true}, &manualClock{t: time.Unix(1e9, 0)})
+	s := clusterServant(t, cl, &zkStub{up: true}, &manualClock{t: time.Unix(1e9, 0)})
 	ctx := context.Background()
 	if _, err := s.Lock(ctx, req(1), "r", "k"); !errors.Is(err, proxy.ErrUnreachable) {
 		t.Fatalf("lock with the owner down: %v (must fail, never grant here)", err)
@@ -102,7 +103,7 @@ func TestUnreachableOwner(t *testing.T) {
 
 func TestFencedLocks(t *testing.T) {
 	clock := &manualClock{t: time.Unix(1e9, 0)}
-	zk := &session{up: true}
+	zk := &zkStub{up: true}
 	s := clusterServant(t, nil, zk, clock)
 	ctx := context.Background()
 	tok, err := s.LockFenced(ctx, req(1), "r", "k", 1000)
@@ -134,19 +135,5 @@ func TestFencedLocks(t *testing.T) {
 		if err := call(); !errors.Is(err, servant.ErrNoZKSession) || !strings.Contains(err.Error(), "zookeeper") {
 			t.Fatalf("without a session: %v", err)
 		}
-	}
-}
-
-func TestSessionLossClearsLocks(t *testing.T) {
-	lt, err := servant.NewLockTable(servant.DefaultLockConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := lt.Lock("k", 1); !ok {
-		t.Fatal("lock")
-	}
-	lt.Clear()
-	if ok, _ := lt.Lock("k", 2); !ok {
-		t.Fatal("a lock from the lost session survived Clear")
 	}
 }

@@ -40,10 +40,10 @@ func (s *Servant) LcSet(ctx context.Context, c *rpc.Context, key string, value [
 	if err != nil {
 		return false, err
 	}
-	if addr := s.lcRoute(c, key); addr != "" {
-		return forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (bool, error) {
-			return cl.LcSet(ctx, c, key, value)
-		})
+	if ok, r, err := keyed(ctx, s, c, methodLcSet, key, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (bool, error) {
+		return cl.LcSet(ctx, c, key, value)
+	}); r != routeLocal {
+		return ok, err
 	}
 	if err := lc.Set(key, value); err != nil {
 		return false, fmt.Errorf("%s: %w", partLocalCache, err)
@@ -59,14 +59,9 @@ func (s *Servant) LcGet(ctx context.Context, c *rpc.Context, key string) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	if addr := s.lcRoute(c, key); addr != "" {
-		v, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) ([]byte, error) {
-			return cl.LcGet(ctx, c, key)
-		})
-		if unreachable(err) {
-			s.cstats.Degraded.Add(1)
-			return nil, cacheMissed(lcacheMissed, key)
-		}
+	if v, r, err := keyed(ctx, s, c, methodLcGet, key, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) ([]byte, error) {
+		return cl.LcGet(ctx, c, key)
+	}); r != routeLocal {
 		return v, err
 	}
 	if v, ok := lc.Get(key); ok {
@@ -81,19 +76,11 @@ func (s *Servant) LcDel(ctx context.Context, c *rpc.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if addr := s.lcRoute(c, key); addr != "" {
-		return forwardErr(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error {
-			return cl.LcDel(ctx, c, key)
-		})
+	if r, err := keyedErr(ctx, s, c, methodLcDel, key, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error {
+		return cl.LcDel(ctx, c, key)
+	}); r != routeLocal {
+		return err
 	}
 	lc.Delete(key)
 	return nil
-}
-
-// lcRoute: lc_* go to the key's owner only in cluster cache mode.
-func (s *Servant) lcRoute(c *rpc.Context, key string) string {
-	if !s.routeLC {
-		return ""
-	}
-	return s.route(c, key)
 }

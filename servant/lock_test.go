@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/lock"
 	"github.com/faed/faed/servant"
 )
 
@@ -26,9 +27,9 @@ func (c *manualClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func lockServant(t *testing.T, cfg servant.LockConfig, now func() time.Time) *servant.Servant {
+func lockServant(t *testing.T, cfg lock.Config, now func() time.Time) *servant.Servant {
 	t.Helper()
-	lt, err := servant.NewLockTable(cfg, now)
+	lt, err := lock.New(cfg, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func lockServant(t *testing.T, cfg servant.LockConfig, now func() time.Time) *se
 func req(rid int64) *rpc.Context { return &rpc.Context{Rid: rid, Reason: "lock-test"} }
 
 func TestLockExclusiveUnderConcurrency(t *testing.T) {
-	s := lockServant(t, servant.DefaultLockConfig(), nil)
+	s := lockServant(t, lock.DefaultConfig(), nil)
 	ctx := context.Background()
 	var inside, maxInside, acquired atomic.Int64
 	var wg sync.WaitGroup
@@ -79,7 +80,7 @@ func TestLockExclusiveUnderConcurrency(t *testing.T) {
 
 func TestLockExpiresAndLateUnlockIsRefused(t *testing.T) {
 	clk := &manualClock{t: time.Unix(1_700_000_000, 0)}
-	s := lockServant(t, servant.DefaultLockConfig(), clk.now)
+	s := lockServant(t, lock.DefaultConfig(), clk.now)
 	ctx := context.Background()
 	if ok, _ := s.Lock(ctx, req(1), "r", "k"); !ok {
 		t.Fatal("first lock failed")
@@ -92,7 +93,7 @@ func TestLockExpiresAndLateUnlockIsRefused(t *testing.T) {
 		t.Fatal("lock not acquirable after expiry")
 	}
 	err := s.Unlock(ctx, req(1), "r", "k") // holder 1's late unlock
-	if !errors.Is(err, servant.ErrNotLockOwner) {
+	if !errors.Is(err, lock.ErrNotOwner) {
 		t.Fatalf("late unlock by the old holder: err = %v, want ErrNotLockOwner", err)
 	}
 	if ok, _ := s.Lock(ctx, req(3), "r", "k"); ok {
@@ -107,7 +108,7 @@ func TestLockExpiresAndLateUnlockIsRefused(t *testing.T) {
 }
 
 func TestUnlockWithoutOwnerCheck(t *testing.T) {
-	cfg := servant.DefaultLockConfig()
+	cfg := lock.DefaultConfig()
 	cfg.OwnerCheck = false
 	s := lockServant(t, cfg, nil)
 	ctx := context.Background()
@@ -124,7 +125,7 @@ func TestUnlockWithoutOwnerCheck(t *testing.T) {
 
 func TestFullLockTableIsAnErrorNotAnEviction(t *testing.T) {
 	clk := &manualClock{t: time.Unix(1_700_000_000, 0)}
-	cfg := servant.DefaultLockConfig()
+	cfg := lock.DefaultConfig()
 	cfg.MaxLocks = 3
 	s := lockServant(t, cfg, clk.now)
 	ctx := context.Background()
@@ -133,7 +134,7 @@ func TestFullLockTableIsAnErrorNotAnEviction(t *testing.T) {
 			t.Fatalf("lock %d: %v %v", i, ok, err)
 		}
 	}
-	if _, err := s.Lock(ctx, req(1), "r", "k3"); !errors.Is(err, servant.ErrLockTableFull) {
+	if _, err := s.Lock(ctx, req(1), "r", "k3"); !errors.Is(err, lock.ErrTableFull) {
 		t.Fatalf("err = %v, want ErrLockTableFull", err)
 	}
 	for i := range 3 { // every held lock is still held
@@ -148,7 +149,7 @@ func TestFullLockTableIsAnErrorNotAnEviction(t *testing.T) {
 }
 
 func TestLockRejectsEmptyKey(t *testing.T) {
-	s := lockServant(t, servant.DefaultLockConfig(), nil)
+	s := lockServant(t, lock.DefaultConfig(), nil)
 	if _, err := s.Lock(context.Background(), req(1), "r", ""); !errors.Is(err, servant.ErrEmptyKey) {
 		t.Fatalf("err = %v", err)
 	}

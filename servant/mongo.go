@@ -18,11 +18,24 @@ var ErrBadBSON = errors.New("not a BSON document")
 
 // MongoPools is what mg_* need of pool/mongo.
 type MongoPools interface {
-	Pick(pool string, shardID int32) (*mongo.Server, error)
+	Pick(pool string, shardID int32) (MongoServer, error)
 }
 
+// MongoServer is one server's operations (mongo.Server).
+type MongoServer interface {
+	FindOne(ctx context.Context, table string, query, fields bson.Raw) (bson.Raw, error)
+	FindAll(ctx context.Context, table string, query, fields bson.Raw, limit, skip int64, orderBy []string) ([]bson.Raw, error)
+	Count(ctx context.Context, table string, query bson.Raw) (int32, error)
+	Update(ctx context.Context, table string, query, change bson.Raw, upsert bool) (bool, error)
+	Insert(ctx context.Context, table string, docs []bson.Raw) error
+	Delete(ctx context.Context, table string, query bson.Raw) (bool, error)
+	FindAndModify(ctx context.Context, table string, query, change bson.Raw, upsert, remove, returnNew bool) (bson.Raw, error)
+}
+
+var _ MongoServer = (*mongo.Server)(nil)
+
 // mongoServer checks the Context and picks the server.
-func (s *Servant) mongoServer(c *rpc.Context, pool string, shardID int32) (*mongo.Server, error) {
+func (s *Servant) mongoServer(c *rpc.Context, pool string, shardID int32) (MongoServer, error) {
 	if err := checkContext(c); err != nil {
 		return nil, err
 	}

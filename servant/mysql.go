@@ -22,34 +22,58 @@ var (
 	// ErrTxOtherServer: a write to another server while a transaction is
 	// open; it would not be part of the transaction.
 	ErrTxOtherServer = errors.New("a transaction is open on another server: this write would not be part of it")
-	// ErrNoSession: transactions need a client connection to pin to.
-	ErrNoSession = errors.New("transactions need a client connection")
+	// ErrNoConnection: transactions need a client connection to pin to.
+	ErrNoConnection = errors.New("transactions need a client connection")
 )
 
 // MySQLPools is what my_* need of pool/mysql.
 type MySQLPools interface {
-	Server(ctx context.Context, pool string, hint int64) (*mysql.Server, error)
-	Shards(prefix string) []*mysql.Server
+	Server(ctx context.Context, pool string, hint int64) (MySQLServer, error)
+	Shards(prefix string) []MySQLServer
 	Concat(results []*mysql.Result) (*mysql.Result, error)
 	IsLookupPool(pool string) bool
 	Invalidate(entity int64)
 }
 
-// Session is the client connection a call came in on, as the engine keeps
-// it: values stored there are closed when the connection ends.
-type Session interface {
+// MySQLServer is one server's pool (mysql.Server). kind is the
+// statement's, worked out once by the caller.
+type MySQLServer interface {
+	Name() string
+	Run(ctx context.Context, kind mysql.Kind, sql string, argv []string) (*mysql.Result, error)
+	Begin(ctx context.Context, sql string) (MySQLTx, error)
+}
+
+// MySQLTx is a transaction pinned to one connection (mysql.Tx).
+type MySQLTx interface {
+	ServerName() string
+	Run(ctx context.Context, kind mysql.Kind, sql string, argv []string) (*mysql.Result, error)
+	End(ctx context.Context, kind mysql.Kind, sql string) error
+	Close()
+}
+
+// ConnLocals are the values kept for the client connection a call came in
+// on (engine.Locals): they are closed when the connection ends.
+type ConnLocals interface {
 	Get(key any) io.Closer
 	Set(key any, v io.Closer)
 }
 
-// statement is one my_query-like request.
+// statement is one my_query-like request, understood once: its kind and
+// the transaction open on its connection travel with it.
 type statement struct {
 	pool, table string
 	hint        int64
 	sql         string
+	kind        mysql.Kind
 	argv        []string
 	cacheKey    string
 	rctx        *rpc.Context // the caller's: evictions go to the cacheKey's owner
+	tx          *openTx      // this connection's transaction, if one is open
+}
+
+func (s *Servant) newStatement(ctx context.Context, c *rpc.Context, pool, table string, hint int64, sql string, argv []string, cacheKey string) statement {
+	return statement{pool: pool, table: table, hint: hint, sql: sql, kind: mysql.Classify(sql), argv: argv,
+		cacheKey: cacheKey, rctx: c, tx: s.openTx(ctx)}
 }
 
 func (s *Servant) mysqlPools(c *rpc.Context) (MySQLPools, error) {
@@ -70,42 +94,40 @@ func (s *Servant) MyQuery(ctx context.Context, c *rpc.Context, pool, table strin
 	if err != nil {
 		return nil, err
 	}
-	st := statement{pool, table, hintID, sql, argv, cacheKey, c}
-	if addr := s.myRoute(ctx, c, st); addr != "" {
-		res, err := forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (*rpc.MysqlResult_, error) {
-			return cl.MyQuery(ctx, c, pool, table, hintID, sql, argv, cacheKey)
-		})
-		if !unreachable(err) {
-			return res, err
-		}
+	st := s.newStatement(ctx, c, pool, table, hintID, sql, argv, cacheKey)
+	res, r, err := keyed(ctx, s, c, methodMyQuery, s.myRouteKey(st), func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (*rpc.MysqlResult_, error) {
+		return cl.MyQuery(ctx, c, pool, table, hintID, sql, argv, cacheKey)
+	})
+	switch r {
+	case routeAnswered:
+		return res, err
+	case routeDegraded:
 		// The owner's cache is out of reach: run here, without it. A write
 		// still runs (it must not be lost); the owner, if it is only cut
 		// off, keeps its cached result until my_evict or a TTL.
-		s.cstats.Degraded.Add(1)
 		st.cacheKey = ""
 	}
 	return s.myRun(ctx, my, st)
 }
 
-// myRoute: a statement with a cacheKey runs on the key's owner, where its
-// cached result lives, unless it belongs to this connection's transaction
-// or is transaction control.
-func (s *Servant) myRoute(ctx context.Context, c *rpc.Context, st statement) string {
-	if st.cacheKey == "" || s.queryCache == nil || s.openTx(ctx) != nil {
+// myRouteKey: a statement with a cacheKey runs on the key's owner, where
+// its cached result lives, unless it belongs to this connection's
+// transaction or is transaction control.
+func (s *Servant) myRouteKey(st statement) string {
+	if s.queryCache == nil || st.tx != nil {
 		return ""
 	}
-	switch mysql.Classify(st.sql) {
+	switch st.kind {
 	case mysql.Begin, mysql.Commit, mysql.Rollback:
 		return ""
 	}
-	return s.route(c, st.cacheKey)
+	return st.cacheKey
 }
 
 // myRun sends one statement where it belongs: transaction control, the
 // open transaction, the query cache, or the server's pool.
 func (s *Servant) myRun(ctx context.Context, my MySQLPools, st statement) (*rpc.MysqlResult_, error) {
-	kind := mysql.Classify(st.sql)
-	switch kind {
+	switch st.kind {
 	case mysql.Begin:
 		return s.myBegin(ctx, my, st)
 	case mysql.Commit, mysql.Rollback:
@@ -115,29 +137,29 @@ func (s *Servant) myRun(ctx context.Context, my MySQLPools, st statement) (*rpc.
 	if err != nil {
 		return nil, err
 	}
-	if tx := s.openTx(ctx); tx != nil {
-		if tx.tx.Server() == srv {
-			return s.myRunInTx(ctx, my, tx, st, kind)
+	if st.tx != nil {
+		if st.tx.tx.ServerName() == srv.Name() {
+			return s.myRunInTx(ctx, my, st)
 		}
-		if kind != mysql.Query {
-			return nil, fmt.Errorf("%w (transaction on %s, write for %s)", ErrTxOtherServer, tx.tx.Server().Name(), srv.Name())
+		if st.kind != mysql.Query {
+			return nil, fmt.Errorf("%w (transaction on %s, write for %s)", ErrTxOtherServer, st.tx.tx.ServerName(), srv.Name())
 		}
 	}
-	if kind == mysql.Query && st.cacheKey != "" && s.queryCache != nil {
-		return s.queryCache.load(ctx, st.cacheKey, func() (*rpc.MysqlResult_, error) {
+	if st.kind == mysql.Query && st.cacheKey != "" && s.queryCache != nil {
+		return s.queryCache.Load(st.cacheKey, func() (*rpc.MysqlResult_, error) {
 			return s.myDirect(ctx, srv, st)
 		})
 	}
 	res, err := s.myDirect(ctx, srv, st)
-	if kind != mysql.Query {
+	if st.kind != mysql.Query {
 		s.afterWrite(ctx, my, st)
 	}
 	return res, err
 }
 
 // myDirect runs a statement on a pooled connection.
-func (s *Servant) myDirect(ctx context.Context, srv *mysql.Server, st statement) (*rpc.MysqlResult_, error) {
-	res, err := srv.Run(ctx, st.sql, st.argv)
+func (s *Servant) myDirect(ctx context.Context, srv MySQLServer, st statement) (*rpc.MysqlResult_, error) {
+	res, err := srv.Run(ctx, st.kind, st.sql, st.argv)
 	if err != nil {
 		return nil, err
 	}
@@ -161,12 +183,12 @@ func (s *Servant) evict(ctx context.Context, c *rpc.Context, key string) error {
 	if key == "" || s.queryCache == nil {
 		return nil
 	}
-	if addr := s.route(c, key); addr != "" {
-		return forwardErr(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error {
-			return cl.MyEvict(ctx, c, key)
-		})
+	if r, err := keyedErr(ctx, s, c, methodMyEvict, key, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) error {
+		return cl.MyEvict(ctx, c, key)
+	}); r != routeLocal {
+		return err
 	}
-	s.queryCache.evict(key)
+	s.queryCache.Evict(key)
 	return nil
 }
 
@@ -192,7 +214,8 @@ func (s *Servant) MyBulkExec(ctx context.Context, c *rpc.Context, pools, tables 
 	}
 	var sum int64
 	for i := range sqls {
-		res, err := s.myRun(ctx, my, statement{pools[i], tables[i], hintIDs[i], sqls[i], argvs[i], cacheKeys[i], c})
+		// Each statement sees the transaction as the one before left it.
+		res, err := s.myRun(ctx, my, s.newStatement(ctx, c, pools[i], tables[i], hintIDs[i], sqls[i], argvs[i], cacheKeys[i]))
 		if err != nil {
 			return sum, fmt.Errorf("statement %d of %d failed (%d before it ran, rowsAffected %d): %w", i+1, n, i, sum, err)
 		}
@@ -212,7 +235,8 @@ func (s *Servant) MyQueryShards(ctx context.Context, c *rpc.Context, pool, _ str
 	if len(shards) == 0 {
 		return nil, fmt.Errorf("%w: no server name starts with %q", mysql.ErrNoServer, pool)
 	}
-	if mysql.Classify(sql) != mysql.Query && s.openTx(ctx) != nil {
+	kind := mysql.Classify(sql)
+	if kind != mysql.Query && s.openTx(ctx) != nil {
 		return nil, fmt.Errorf("%w (my_query_shards)", ErrTxOtherServer)
 	}
 	results := make([]*mysql.Result, len(shards))
@@ -220,7 +244,7 @@ func (s *Servant) MyQueryShards(ctx context.Context, c *rpc.Context, pool, _ str
 	for i, srv := range shards {
 		g.Go(func() error {
 			var err error
-			results[i], err = srv.Run(gctx, sql, argv)
+			results[i], err = srv.Run(gctx, kind, sql, argv)
 			return err
 		})
 	}

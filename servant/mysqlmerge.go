@@ -22,17 +22,6 @@ var (
 	ErrBadName = errors.New("not a table or column name")
 )
 
-// mergeRoute: a merge with a key runs on the key's owner, which evicts the
-// cached query under that key. The merge itself is atomic anywhere (one
-// transaction, FOR UPDATE), so an unreachable owner is an error only
-// because the eviction could not happen there.
-func (s *Servant) mergeRoute(ctx context.Context, c *rpc.Context, key string) string {
-	if key == "" || s.openTx(ctx) != nil {
-		return ""
-	}
-	return s.route(c, key)
-}
-
 // MyMerge merges jsonValue into the JSON object in column of the one row
 // matching where, atomically: the row is read FOR UPDATE and written back
 // in one transaction, the new value bound as a parameter. No matching row
@@ -42,11 +31,6 @@ func (s *Servant) MyMerge(ctx context.Context, c *rpc.Context, pool, table strin
 	if err != nil {
 		return nil, err
 	}
-	if addr := s.mergeRoute(ctx, c, key); addr != "" {
-		return forward(ctx, s, addr, c, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (*rpc.MysqlMergeResult_, error) {
-			return cl.MyMerge(ctx, c, pool, table, hintID, where, key, column, jsonValue)
-		})
-	}
 	if !mysql.ValidIdentifier(table) || !mysql.ValidIdentifier(column) {
 		return nil, fmt.Errorf("%w: table %q, column %q", ErrBadName, table, column)
 	}
@@ -54,11 +38,26 @@ func (s *Servant) MyMerge(ctx context.Context, c *rpc.Context, pool, table strin
 	if err != nil {
 		return nil, fmt.Errorf("jsonValue: %w", err)
 	}
+	// A merge with a key runs on the key's owner, which evicts the cached
+	// query under it. The merge itself is atomic anywhere (one
+	// transaction, FOR UPDATE): an unreachable owner is an error only
+	// because the eviction cannot happen there. Inside this connection's
+	// transaction it runs here, beside it.
+	open := s.openTx(ctx)
+	routeKey := key
+	if open != nil {
+		routeKey = ""
+	}
+	if res, r, err := keyed(ctx, s, c, methodMyMerge, routeKey, func(ctx context.Context, cl rpc.FunServant, c *rpc.Context) (*rpc.MysqlMergeResult_, error) {
+		return cl.MyMerge(ctx, c, pool, table, hintID, where, key, column, jsonValue)
+	}); r != routeLocal {
+		return res, err
+	}
 	srv, err := my.Server(ctx, pool, hintID)
 	if err != nil {
 		return nil, err
 	}
-	if open := s.openTx(ctx); open != nil && open.tx.Server() == srv {
+	if open != nil && open.tx.ServerName() == srv.Name() {
 		return nil, fmt.Errorf("%w (my_merge runs its own transaction)", ErrTxOpen)
 	}
 	tx, err := srv.Begin(ctx, "START TRANSACTION")
@@ -66,7 +65,7 @@ func (s *Servant) MyMerge(ctx context.Context, c *rpc.Context, pool, table strin
 		return nil, err
 	}
 	defer tx.Close() // rolls back unless committed
-	cur, err := tx.Run(ctx, "SELECT `"+column+"` FROM "+table+" WHERE "+where+" FOR UPDATE", nil)
+	cur, err := tx.Run(ctx, mysql.Query, "SELECT `"+column+"` FROM "+table+" WHERE "+where+" FOR UPDATE", nil)
 	switch {
 	case err != nil:
 		return nil, err
@@ -79,10 +78,10 @@ func (s *Servant) MyMerge(ctx context.Context, c *rpc.Context, pool, table strin
 	if err != nil {
 		return nil, fmt.Errorf("column %s: %w", column, err)
 	}
-	if _, err := tx.Run(ctx, "UPDATE "+table+" SET `"+column+"` = ? WHERE "+where, []string{merged}); err != nil {
+	if _, err := tx.Run(ctx, mysql.Exec, "UPDATE "+table+" SET `"+column+"` = ? WHERE "+where, []string{merged}); err != nil {
 		return nil, err
 	}
-	if err := tx.End(ctx, "COMMIT"); err != nil {
+	if err := tx.End(ctx, mysql.Commit, "COMMIT"); err != nil {
 		return nil, err
 	}
 	s.evictAfterWrite(ctx, c, key)

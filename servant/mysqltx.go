@@ -8,13 +8,13 @@ import (
 	"github.com/faed/faed/pool/mysql"
 )
 
-// txKey is where a connection's open transaction is kept in its Session.
+// txKey is where a connection's open transaction is kept in its ConnLocals.
 type txKey struct{}
 
 // openTx is a transaction open on a client connection, with what its
 // writes may make stale once it commits.
 type openTx struct {
-	tx        *mysql.Tx
+	tx        MySQLTx
 	cacheKeys []string
 	entities  []int64
 }
@@ -22,12 +22,17 @@ type openTx struct {
 // Close rolls the transaction back: its client went away before COMMIT.
 func (o *openTx) Close() error { o.tx.Close(); return nil }
 
-func (s *Servant) openTx(ctx context.Context) *openTx {
-	if s.session == nil {
+// connLocals is the calling connection's values, nil outside one.
+func (s *Servant) connLocals(ctx context.Context) ConnLocals {
+	if s.locals == nil {
 		return nil
 	}
-	if sess := s.session(ctx); sess != nil {
-		tx, _ := sess.Get(txKey{}).(*openTx)
+	return s.locals(ctx)
+}
+
+func (s *Servant) openTx(ctx context.Context) *openTx {
+	if l := s.connLocals(ctx); l != nil {
+		tx, _ := l.Get(txKey{}).(*openTx)
 		return tx
 	}
 	return nil
@@ -36,15 +41,12 @@ func (s *Servant) openTx(ctx context.Context) *openTx {
 // myBegin pins a connection of the statement's server to this client
 // connection and opens the transaction on it.
 func (s *Servant) myBegin(ctx context.Context, my MySQLPools, st statement) (*rpc.MysqlResult_, error) {
-	var sess Session
-	if s.session != nil {
-		sess = s.session(ctx)
+	locals := s.connLocals(ctx)
+	if locals == nil {
+		return nil, ErrNoConnection
 	}
-	if sess == nil {
-		return nil, ErrNoSession
-	}
-	if tx, _ := sess.Get(txKey{}).(*openTx); tx != nil {
-		return nil, fmt.Errorf("%w (on %s)", ErrTxOpen, tx.tx.Server().Name())
+	if st.tx != nil {
+		return nil, fmt.Errorf("%w (on %s)", ErrTxOpen, st.tx.tx.ServerName())
 	}
 	srv, err := my.Server(ctx, st.pool, st.hint)
 	if err != nil {
@@ -54,19 +56,19 @@ func (s *Servant) myBegin(ctx context.Context, my MySQLPools, st statement) (*rp
 	if err != nil {
 		return nil, err
 	}
-	sess.Set(txKey{}, &openTx{tx: tx})
+	locals.Set(txKey{}, &openTx{tx: tx})
 	return emptyResult(), nil
 }
 
 // myEnd commits or rolls back this connection's transaction. Without one
 // it does nothing, as MySQL does.
 func (s *Servant) myEnd(ctx context.Context, my MySQLPools, st statement) (*rpc.MysqlResult_, error) {
-	tx := s.openTx(ctx)
+	tx := st.tx
 	if tx == nil {
 		return emptyResult(), nil
 	}
-	s.session(ctx).Set(txKey{}, nil)
-	err := tx.tx.End(ctx, st.sql)
+	s.connLocals(ctx).Set(txKey{}, nil)
+	err := tx.tx.End(ctx, st.kind, st.sql)
 	// Forget what the transaction's writes touched: after a COMMIT, and
 	// after a failed one whose outcome may be unknown.
 	for _, k := range tx.cacheKeys {
@@ -84,8 +86,9 @@ func (s *Servant) myEnd(ctx context.Context, my MySQLPools, st statement) (*rpc.
 // myRunInTx runs a statement inside the open transaction. Reads bypass the
 // query cache (they may see uncommitted writes); writes evict now and again
 // at COMMIT, so no reader caches the old value in between.
-func (s *Servant) myRunInTx(ctx context.Context, my MySQLPools, tx *openTx, st statement, kind mysql.Kind) (*rpc.MysqlResult_, error) {
-	if kind != mysql.Query {
+func (s *Servant) myRunInTx(ctx context.Context, my MySQLPools, st statement) (*rpc.MysqlResult_, error) {
+	tx := st.tx
+	if st.kind != mysql.Query {
 		if st.cacheKey != "" && s.queryCache != nil {
 			tx.cacheKeys = append(tx.cacheKeys, st.cacheKey)
 		}
@@ -94,7 +97,7 @@ func (s *Servant) myRunInTx(ctx context.Context, my MySQLPools, tx *openTx, st s
 		}
 		defer s.afterWrite(ctx, my, st)
 	}
-	res, err := tx.tx.Run(ctx, st.sql, st.argv)
+	res, err := tx.tx.Run(ctx, st.kind, st.sql, st.argv)
 	if err != nil {
 		return nil, err
 	}

@@ -22,10 +22,10 @@ type Info struct {
 // Parts are the servant's building blocks, built and owned by the caller
 // (cmd/faed). A nil part answers its calls with an error naming it.
 type Parts struct {
-	// IDs issues ids.
-	IDs *IDGen
-	// Locks is the node's lock table.
-	Locks *LockTable
+	// IDs issues ids (idgen.Generator).
+	IDs IDs
+	// Locks is the node's lock table (lock.Table).
+	Locks LockTable
 	// Cache backs lc_*.
 	Cache LocalCache
 	// Redis backs rd_call.
@@ -34,12 +34,12 @@ type Parts struct {
 	Memcache MemcachePools
 	// MySQL backs my_*; QueryCache caches their results by cacheKey.
 	MySQL      MySQLPools
-	QueryCache *QueryCache
+	QueryCache QueryCache
 	// Mongo backs mg_*.
 	Mongo MongoPools
-	// Session finds the client connection of a call (transactions pin a
-	// backend connection to it); nil means no transactions.
-	Session func(ctx context.Context) Session
+	// Locals finds the values of a call's client connection (transactions
+	// pin a backend connection there); nil means no transactions.
+	Locals func(ctx context.Context) ConnLocals
 	// Cluster forwards keyed calls to their owner; nil on a single node.
 	Cluster Cluster
 	// Coordinator is the ZooKeeper session; nil means zk_* are not
@@ -55,15 +55,15 @@ type Parts struct {
 type Servant struct {
 	info  Info
 	now   func() time.Time
-	ids   *IDGen
-	locks *LockTable
+	ids   IDs
+	locks LockTable
 	cache LocalCache
 	redis RedisPools
 	mc    MemcachePools
 
 	mysql      MySQLPools
-	queryCache *QueryCache
-	session    func(ctx context.Context) Session
+	queryCache QueryCache
+	locals     func(ctx context.Context) ConnLocals
 	mongo      MongoPools
 
 	cluster Cluster
@@ -80,6 +80,6 @@ func New(info Info, parts Parts, now func() time.Time) *Servant {
 		now = time.Now
 	}
 	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis, mc: parts.Memcache,
-		mysql: parts.MySQL, queryCache: parts.QueryCache, session: parts.Session,
+		mysql: parts.MySQL, queryCache: parts.QueryCache, locals: parts.Locals,
 		mongo: parts.Mongo, cluster: parts.Cluster, coord: parts.Coordinator, routeLC: parts.RouteLocalCache}
 }

@@ -12,13 +12,16 @@ import (
 	"github.com/faed/faed/cache"
 	"github.com/faed/faed/config"
 	"github.com/faed/faed/engine"
+	"github.com/faed/faed/idgen"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/lock"
 	"github.com/faed/faed/peer"
 	"github.com/faed/faed/pool/memcache"
 	"github.com/faed/faed/pool/mongo"
 	"github.com/faed/faed/pool/mysql"
 	"github.com/faed/faed/pool/redis"
 	"github.com/faed/faed/proxy"
+	"github.com/faed/faed/querycache"
 	"github.com/faed/faed/servant"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,13 +35,13 @@ type daemon struct {
 	started    time.Time
 	engine     *engine.Engine
 	admin      *engine.Admin
-	ids        *servant.IDGen
+	ids        *idgen.Generator
 	localCache *cache.Cache
 	redis      *redis.Pools
 	memcache   *memcache.Pools
 	mysql      *mysql.Pools
 	queryCache *cache.Cache
-	queries    *servant.QueryCache
+	queries    *querycache.Cache[*rpc.MysqlResult_]
 	mongo      *mongo.Pools
 	node       *peer.Node   // nil on a single node
 	proxy      *proxy.Proxy // nil on a single node
@@ -46,45 +49,48 @@ type daemon struct {
 	stopping   atomic.Bool
 }
 
-func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
+// newDaemon builds every part; when a step fails, what was built before
+// it is closed again (pools, the id state, the cluster node).
+func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 	d := &daemon{cfg: cfg, log: log, started: time.Now()}
-	ids, err := servant.NewIDGen(cfg.ID, cfg.Node.WorkerID, nil)
-	if err != nil {
+	defer func() {
+		if err != nil {
+			d.closeParts()
+		}
+	}()
+	if d.ids, err = idgen.New(cfg.ID, cfg.Node.WorkerID, nil); err != nil {
 		return nil, fmt.Errorf("id: %w", err)
 	}
-	d.ids = ids
-	locks, err := servant.NewLockTable(cfg.Lock, nil)
+	locks, err := lock.New(cfg.Lock, nil)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
-	lc, err := cache.New(cfg.LocalCache, nil)
-	if err != nil {
+	if d.localCache, err = cache.New(cfg.LocalCache, nil); err != nil {
 		return nil, fmt.Errorf("local_cache: %w", err)
 	}
-	d.localCache = lc
-	rd, err := redis.New(cfg.Redis)
-	if err != nil {
+	if d.redis, err = redis.New(cfg.Redis); err != nil {
 		return nil, err
 	}
-	d.redis = rd
-	mc, err := memcache.New(cfg.Memcache)
-	if err != nil {
+	if d.memcache, err = memcache.New(cfg.Memcache); err != nil {
 		return nil, err
 	}
-	d.memcache = mc
 	if d.mysql, err = mysql.New(cfg.MySQL, log); err != nil {
 		return nil, err
 	}
 	if d.queryCache, err = cache.New(cfg.QueryCache, nil); err != nil {
 		return nil, fmt.Errorf("query_cache: %w", err)
 	}
-	d.queries = servant.NewQueryCache(d.queryCache)
+	d.queries = querycache.New(d.queryCache, servant.ResultCodec{})
 	if d.mongo, err = mongo.New(cfg.Mongo); err != nil {
 		return nil, err
 	}
-	parts := servant.Parts{IDs: ids, Locks: locks, Cache: lc, Redis: redisPart(rd, len(cfg.Redis)), Memcache: memcachePart(mc, len(cfg.Memcache)),
-		MySQL: mysqlPart(d.mysql, len(cfg.MySQL.Servers)), QueryCache: d.queries, Session: session,
-		Mongo: mongoPart(d.mongo, len(cfg.Mongo.Servers))}
+	lc := d.localCache
+	parts := servant.Parts{IDs: d.ids, Locks: locks, Cache: lc,
+		Redis:      part[servant.RedisPools](d.redis, len(cfg.Redis) > 0),
+		Memcache:   part[servant.MemcachePools](d.memcache, len(cfg.Memcache) > 0),
+		MySQL:      part[servant.MySQLPools](mysqlPools{d.mysql}, len(cfg.MySQL.Servers) > 0),
+		QueryCache: d.queries, Locals: locals,
+		Mongo: part[servant.MongoPools](mongoPools{d.mongo}, len(cfg.Mongo.Servers) > 0)}
 	if cfg.Cluster.Enabled() {
 		if err := d.joinCluster(&parts, locks); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
@@ -125,7 +131,7 @@ func newDaemon(cfg config.Config, log *slog.Logger) (*daemon, error) {
 
 // joinCluster builds the ZooKeeper node and the proxy and hands them to
 // the servant. The node connects in start, once faed serves.
-func (d *daemon) joinCluster(parts *servant.Parts, locks *servant.LockTable) error {
+func (d *daemon) joinCluster(parts *servant.Parts, locks *lock.Table) error {
 	cc := d.cfg.Cluster
 	self := cc.Advertise
 	if self == "" {
@@ -138,6 +144,7 @@ func (d *daemon) joinCluster(parts *servant.Parts, locks *servant.LockTable) err
 	}
 	px, err := proxy.New(cc.Forward, node, d.log)
 	if err != nil {
+		node.Close()
 		return err
 	}
 	d.node, d.proxy = node, px
@@ -180,15 +187,38 @@ func (d *daemon) stop(ctx context.Context) error {
 	errEngine := d.engine.Shutdown(ctx)
 	d.warnStop("admin shutdown", d.admin.Shutdown(ctx))
 	errIDs := d.ids.Close() // after the last call: records the final mark
-	d.warnStop("closing redis pools", d.redis.Close())
-	d.memcache.Close()
-	d.warnStop("closing mysql pools", d.mysql.Close()) // after the sessions: their transactions are rolled back
-	d.warnStop("closing mongodb pools", d.mongo.Close())
+	d.closeClients()
+	return errors.Join(errEngine, errIDs)
+}
+
+// closeParts closes what newDaemon built, for a daemon that never
+// started.
+func (d *daemon) closeParts() {
+	if d.ids != nil {
+		d.warnStop("saving the id mark", d.ids.Close())
+	}
+	d.closeClients()
+}
+
+// closeClients closes the backend pools and the cluster node; parts not
+// built (newDaemon failed before them) are nil and skipped.
+func (d *daemon) closeClients() {
+	if d.redis != nil {
+		d.warnStop("closing redis pools", d.redis.Close())
+	}
+	if d.memcache != nil {
+		d.memcache.Close()
+	}
+	if d.mysql != nil {
+		d.warnStop("closing mysql pools", d.mysql.Close()) // after the sessions: their transactions are rolled back
+	}
+	if d.mongo != nil {
+		d.warnStop("closing mongodb pools", d.mongo.Close())
+	}
 	if d.node != nil {
 		d.proxy.Close()
 		d.node.Close()
 	}
-	return errors.Join(errEngine, errIDs)
 }
 
 func (d *daemon) warnStop(step string, err error) {
@@ -265,44 +295,4 @@ func (d *daemon) stats() any {
 		},
 		Mongo: d.mongo.Stats(),
 	}
-}
-
-// redisPart is nil without pools, so rd_call says redis is not configured.
-func redisPart(p *redis.Pools, n int) servant.RedisPools {
-	if n == 0 {
-		return nil
-	}
-	return p
-}
-
-// memcachePart is nil without pools, so mc_* say memcache is not configured.
-func memcachePart(p *memcache.Pools, n int) servant.MemcachePools {
-	if n == 0 {
-		return nil
-	}
-	return p
-}
-
-// mysqlPart is nil without servers, so my_* say mysql is not configured.
-func mysqlPart(p *mysql.Pools, n int) servant.MySQLPools {
-	if n == 0 {
-		return nil
-	}
-	return p
-}
-
-// session hands the servant the engine's per-connection values.
-func session(ctx context.Context) servant.Session {
-	if l := engine.LocalsOf(ctx); l != nil {
-		return l
-	}
-	return nil
-}
-
-// mongoPart is nil without servers, so mg_* say mongodb is not configured.
-func mongoPart(p *mongo.Pools, n int) servant.MongoPools {
-	if n == 0 {
-		return nil
-	}
-	return p
 }

@@ -63,7 +63,7 @@ func run(t *testing.T, p *mysql.Pools, pool, sql string, args ...string) *mysql.
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Run(ctx, sql, args)
+	res, err := s.Run(ctx, mysql.Classify(sql), sql, args)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -124,13 +124,13 @@ func (e *env) testRouting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := s.Run(ctx, "SELECT uid, name FROM UserInfo WHERE uid = ?", []string{fmt.Sprint(uid)})
+		res, err := s.Run(ctx, mysql.Classify("SELECT uid, name FROM UserInfo WHERE uid = ?"), "SELECT uid, name FROM UserInfo WHERE uid = ?", []string{fmt.Sprint(uid)})
 		if err != nil || len(res.Rows) != 1 || res.Rows[0][1] != fmt.Sprint("u", uid) {
 			t.Fatalf("uid %d on %s: %+v %v", uid, s.Name(), res, err)
 		}
 		other := map[string]string{"UserShard1": "UserShard2", "UserShard2": "UserShard1"}[s.Name()]
 		o, _ := p.Server(ctx, "UserShard", map[string]int64{"UserShard1": 1, "UserShard2": 2}[other])
-		res, err = o.Run(ctx, "SELECT uid FROM UserInfo WHERE uid = ?", []string{fmt.Sprint(uid)})
+		res, err = o.Run(ctx, mysql.Classify("SELECT uid FROM UserInfo WHERE uid = ?"), "SELECT uid FROM UserInfo WHERE uid = ?", []string{fmt.Sprint(uid)})
 		if err != nil || len(res.Rows) != 0 {
 			t.Fatalf("uid %d also on %s: %+v %v", uid, other, res, err)
 		}
@@ -223,7 +223,7 @@ func (e *env) testHostileInput(t *testing.T) {
 		{"SELECT * FROM Counter WHERE name = ?", []string{"x", "y"}, "too many args"},
 	}
 	for _, b := range bad {
-		_, err := g.Run(ctx, b.sql, b.args)
+		_, err := g.Run(ctx, mysql.Classify(b.sql), b.sql, b.args)
 		if err == nil {
 			t.Errorf("%s accepted: %s", b.why, b.sql)
 		}
@@ -238,13 +238,13 @@ func (e *env) testCaps(t *testing.T) {
 	p := e.pools(t, func(c *mysql.Config) { c.MaxRows = 5; c.MaxResultBytes = 100 })
 	ctx := context.Background()
 	s, _ := p.Server(ctx, "ShardLookup", 0)
-	if _, err := s.Run(ctx, "SELECT entityId FROM UserLookup LIMIT 6", nil); !errors.Is(err, mysql.ErrTooLarge) {
+	if _, err := s.Run(ctx, mysql.Classify("SELECT entityId FROM UserLookup LIMIT 6"), "SELECT entityId FROM UserLookup LIMIT 6", nil); !errors.Is(err, mysql.ErrTooLarge) {
 		t.Fatalf("6 rows with max_rows 5: %v", err)
 	}
-	if res, err := s.Run(ctx, "SELECT entityId FROM UserLookup LIMIT 5", nil); err != nil || len(res.Rows) != 5 {
+	if res, err := s.Run(ctx, mysql.Classify("SELECT entityId FROM UserLookup LIMIT 5"), "SELECT entityId FROM UserLookup LIMIT 5", nil); err != nil || len(res.Rows) != 5 {
 		t.Fatalf("5 rows: %v", err)
 	}
-	if _, err := s.Run(ctx, "SELECT REPEAT('x', 101)", nil); !errors.Is(err, mysql.ErrTooLarge) {
+	if _, err := s.Run(ctx, mysql.Classify("SELECT REPEAT('x', 101)"), "SELECT REPEAT('x', 101)", nil); !errors.Is(err, mysql.ErrTooLarge) {
 		t.Fatalf("101 bytes with max_result_bytes 100: %v", err)
 	}
 	results := []*mysql.Result{{Rows: [][]string{{"1"}, {"2"}, {"3"}}}, {Rows: [][]string{{"4"}, {"5"}, {"6"}}}}
@@ -258,14 +258,14 @@ func (e *env) testSQLErrors(t *testing.T) {
 	ctx := context.Background()
 	s, _ := p.Server(ctx, "Global", 0)
 	for range 10 {
-		if _, err := s.Run(ctx, "SELEC nonsense", nil); err == nil || errors.Is(err, breaker.ErrOpen) {
+		if _, err := s.Run(ctx, mysql.Classify("SELEC nonsense"), "SELEC nonsense", nil); err == nil || errors.Is(err, breaker.ErrOpen) {
 			t.Fatalf("syntax error: %v", err)
 		}
-		if _, err := s.Run(ctx, "INSERT INTO Counter VALUES ('dup', 1), ('dup', 2)", nil); err == nil || errors.Is(err, breaker.ErrOpen) {
+		if _, err := s.Run(ctx, mysql.Classify("INSERT INTO Counter VALUES ('dup', 1), ('dup', 2)"), "INSERT INTO Counter VALUES ('dup', 1), ('dup', 2)", nil); err == nil || errors.Is(err, breaker.ErrOpen) {
 			t.Fatalf("duplicate key: %v", err)
 		}
 	}
-	if _, err := s.Run(ctx, "SELECT 1", nil); err != nil {
+	if _, err := s.Run(ctx, mysql.Classify("SELECT 1"), "SELECT 1", nil); err != nil {
 		t.Fatalf("after SQL errors: %v", err)
 	}
 }
@@ -281,16 +281,16 @@ func (e *env) testTransactions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Run(ctx, "INSERT INTO Event (what) VALUES (?)", []string{"in tx"}); err != nil {
+	if _, err := tx.Run(ctx, mysql.Classify("INSERT INTO Event (what) VALUES (?)"), "INSERT INTO Event (what) VALUES (?)", []string{"in tx"}); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := tx.Run(ctx, "SELECT COUNT(*) FROM Event", nil); res.Rows[0][0] != "1" {
+	if res, _ := tx.Run(ctx, mysql.Classify("SELECT COUNT(*) FROM Event"), "SELECT COUNT(*) FROM Event", nil); res.Rows[0][0] != "1" {
 		t.Fatal("the transaction does not see its own insert")
 	}
 	if n := count(); n != "0" {
 		t.Fatalf("another connection sees %s uncommitted rows", n)
 	}
-	if err := tx.End(ctx, "COMMIT"); err != nil {
+	if err := tx.End(ctx, mysql.Classify("COMMIT"), "COMMIT"); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(); n != "1" {
@@ -302,18 +302,18 @@ func (e *env) testTransactions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Run(ctx, "INSERT INTO Event (what) VALUES ('gone')", nil); err != nil {
+		if _, err := tx.Run(ctx, mysql.Classify("INSERT INTO Event (what) VALUES ('gone')"), "INSERT INTO Event (what) VALUES ('gone')", nil); err != nil {
 			t.Fatal(err)
 		}
 		if end == "close" {
 			tx.Close()
-		} else if err := tx.End(ctx, end); err != nil {
+		} else if err := tx.End(ctx, mysql.Classify(end), end); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(); n != "1" {
 			t.Fatalf("after %s: %s rows", end, n)
 		}
-		if _, err := tx.Run(ctx, "SELECT 1", nil); !errors.Is(err, mysql.ErrTxEnded) {
+		if _, err := tx.Run(ctx, mysql.Classify("SELECT 1"), "SELECT 1", nil); !errors.Is(err, mysql.ErrTxEnded) {
 			t.Fatalf("statement after %s: %v", end, err)
 		}
 	}
@@ -335,7 +335,7 @@ func (e *env) testTransactionLimits(t *testing.T) {
 	if _, err := g.Begin(ctx, "BEGIN"); !errors.Is(err, mysql.ErrTxLimit) {
 		t.Fatalf("third transaction: %v", err)
 	}
-	if _, err := a.Run(ctx, "INSERT INTO Event (what) VALUES ('late')", nil); err != nil {
+	if _, err := a.Run(ctx, mysql.Classify("INSERT INTO Event (what) VALUES ('late')"), "INSERT INTO Event (what) VALUES ('late')", nil); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
@@ -344,7 +344,7 @@ func (e *env) testTransactionLimits(t *testing.T) {
 	for p.OpenTransactions() != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := a.End(ctx, "COMMIT"); !errors.Is(err, mysql.ErrTxEnded) || !strings.Contains(err.Error(), "tx_timeout") {
+	if err := a.End(ctx, mysql.Classify("COMMIT"), "COMMIT"); !errors.Is(err, mysql.ErrTxEnded) || !strings.Contains(err.Error(), "tx_timeout") {
 		t.Fatalf("COMMIT after tx_timeout: %v", err)
 	}
 	if n := run(t, p, "Global", "SELECT COUNT(*) FROM Event").Rows[0][0]; n != "0" {
@@ -360,11 +360,11 @@ func (e *env) testPoolBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Run(ctx, "SELECT 1", nil); !errors.Is(err, mysql.ErrPoolBusy) {
+	if _, err := g.Run(ctx, mysql.Classify("SELECT 1"), "SELECT 1", nil); !errors.Is(err, mysql.ErrPoolBusy) {
 		t.Fatalf("with the only connection pinned: %v", err)
 	}
 	tx.Close()
-	if _, err := g.Run(ctx, "SELECT 1", nil); err != nil {
+	if _, err := g.Run(ctx, mysql.Classify("SELECT 1"), "SELECT 1", nil); err != nil {
 		t.Fatalf("after the pin ended: %v", err)
 	}
 }
@@ -378,7 +378,7 @@ func (e *env) testServerKilled(t *testing.T) {
 	var errs []error
 	for range 6 {
 		cctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
-		_, err := g.Run(cctx, "SELECT 1", nil)
+		_, err := g.Run(cctx, mysql.Classify("SELECT 1"), "SELECT 1", nil)
 		cancel()
 		errs = append(errs, err)
 	}
@@ -393,7 +393,7 @@ func (e *env) testServerKilled(t *testing.T) {
 	e.stack.Restart(t, "mysql")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := g.Run(ctx, "SELECT 1", nil)
+		_, err := g.Run(ctx, mysql.Classify("SELECT 1"), "SELECT 1", nil)
 		if err == nil {
 			break
 		}

@@ -85,7 +85,7 @@ func (r *router) resolve(ctx context.Context, pool string, hint int64) (*Server,
 
 func (r *router) lookup(ctx context.Context, pool, table string, entity int64) (*Server, error) {
 	lookup := r.p.servers[r.p.cfg.LookupPool]
-	res, err := lookup.Run(ctx, "SELECT shardId, shardLock FROM "+table+" WHERE entityId = ?",
+	res, err := lookup.Run(ctx, Query, "SELECT shardId, shardLock FROM "+table+" WHERE entityId = ?",
 		[]string{strconv.FormatInt(entity, 10)})
 	if err != nil {
 		return nil, fmt.Errorf("shard lookup: %w", err)

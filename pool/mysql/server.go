@@ -66,9 +66,10 @@ func isServerFailure(err error) bool {
 	return false
 }
 
-// Run runs one statement on a pooled connection. A query returns rows; an
-// exec returns rowsAffected and lastInsertId.
-func (s *Server) Run(ctx context.Context, stmt string, args []string) (*Result, error) {
+// Run runs one statement of kind (Classify's, worked out once by the
+// caller) on a pooled connection. A query returns rows; an exec returns
+// rowsAffected and lastInsertId.
+func (s *Server) Run(ctx context.Context, kind Kind, stmt string, args []string) (*Result, error) {
 	var res *Result
 	err := s.do(func() error {
 		var err error
@@ -80,7 +81,7 @@ func (s *Server) Run(ctx context.Context, stmt string, args []string) (*Result, 
 			if c, err = s.conn(ctx); err != nil {
 				return err
 			}
-			res, err = runOn(ctx, c, stmt, args, s.p.cfg)
+			res, err = runOn(ctx, c, kind, stmt, args, s.p.cfg)
 			_ = c.Close()
 			if !errors.Is(err, driver.ErrBadConn) {
 				return err
@@ -88,7 +89,7 @@ func (s *Server) Run(ctx context.Context, stmt string, args []string) (*Result, 
 		}
 		return err
 	})
-	return res, s.wrap(err, Classify(stmt))
+	return res, s.wrap(err, kind)
 }
 
 // do runs call through the breaker and counts it.
@@ -128,12 +129,12 @@ func (s *Server) conn(ctx context.Context) (*sql.Conn, error) {
 }
 
 // runOn runs stmt on one connection with each arg bound as a string.
-func runOn(ctx context.Context, c *sql.Conn, stmt string, args []string, cfg Config) (*Result, error) {
+func runOn(ctx context.Context, c *sql.Conn, kind Kind, stmt string, args []string, cfg Config) (*Result, error) {
 	vals := make([]any, len(args))
 	for i, a := range args {
 		vals[i] = a
 	}
-	if Classify(stmt) != Query {
+	if kind != Query {
 		r, err := c.ExecContext(ctx, stmt, vals...)
 		if err != nil {
 			return nil, err

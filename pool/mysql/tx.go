@@ -61,13 +61,13 @@ func (s *Server) Begin(ctx context.Context, stmt string) (*Tx, error) {
 	return tx, nil
 }
 
-// Server is where the transaction runs.
-func (t *Tx) Server() *Server { return t.s }
+// ServerName is the name of the server the transaction runs on.
+func (t *Tx) ServerName() string { return t.s.name }
 
 // Run runs one statement inside the transaction. If the connection breaks
 // (or the call's deadline cuts the statement off) the server has rolled
 // the transaction back, and the error says so.
-func (t *Tx) Run(ctx context.Context, stmt string, args []string) (*Result, error) {
+func (t *Tx) Run(ctx context.Context, kind Kind, stmt string, args []string) (*Result, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.conn == nil {
@@ -76,24 +76,25 @@ func (t *Tx) Run(ctx context.Context, stmt string, args []string) (*Result, erro
 	var res *Result
 	err := t.s.do(func() error {
 		var err error
-		res, err = runOn(ctx, t.conn, stmt, args, t.s.p.cfg)
+		res, err = runOn(ctx, t.conn, kind, stmt, args, t.s.p.cfg)
 		return err
 	})
 	if err != nil && isServerFailure(err) {
 		t.release(false, "connection lost during a statement")
 		return nil, fmt.Errorf("mysql %s: %w: connection lost during the statement: %w", t.s.name, ErrTxEnded, err)
 	}
-	return res, t.s.wrap(err, Classify(stmt))
+	return res, t.s.wrap(err, kind)
 }
 
-// End runs stmt (COMMIT or ROLLBACK, as the client sent it) and returns
+// End runs stmt (COMMIT or ROLLBACK, as the client sent it; kind says
+// which) and returns
 // the connection to the pool. A COMMIT whose connection broke has an
 // unknown outcome, and the error says so.
-func (t *Tx) End(ctx context.Context, stmt string) error {
+func (t *Tx) End(ctx context.Context, kind Kind, stmt string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.conn == nil {
-		if Classify(stmt) == Rollback {
+		if kind == Rollback {
 			return nil // already rolled back: what the client asked for
 		}
 		return fmt.Errorf("mysql %s: %w (%s)", t.s.name, ErrTxEnded, t.ended)

@@ -1,4 +1,8 @@
-package servant
+// Package idgen issues unique, increasing 64-bit ids (snowflake layout:
+// timestamp, tag, worker, sequence) for one worker, and keeps the
+// high-water mark of issued timestamps in a state file so a restart with
+// the clock behind never reissues one.
+package idgen
 
 import (
 	"errors"
@@ -9,32 +13,32 @@ import (
 )
 
 // ID layout (compat): ts<<22 | tag<<17 | worker<<12 | seq, ts in ms since
-// idEpochMs.
+// epochMs.
 const (
-	idEpochMs  = 1388834974657
-	idSeqBits  = 12
-	idWorkBits = 5
-	idTagBits  = 5
-	idMaxSeq   = 1<<idSeqBits - 1
-	idMaxTag   = 1<<idTagBits - 1
-	idMaxWork  = 1<<idWorkBits - 1
+	epochMs  = 1388834974657
+	seqBits  = 12
+	workerBits = 5
+	tagBits  = 5
+	maxSeq   = 1<<seqBits - 1
+	maxTag   = 1<<tagBits - 1
+	maxWorker  = 1<<workerBits - 1
 	// MaxClockBack is the longest wait for a clock that stepped back.
 	MaxClockBack = 100 * time.Millisecond
 )
 
-// Errors of the ID generator.
+// Errors of the id generator.
 var (
 	// ErrClockBack: the clock is behind the last issued id by more than
 	// the allowed wait; no id is issued rather than risk a duplicate.
 	ErrClockBack = errors.New("clock moved backwards")
 	// ErrBadTag: tags are 0–31.
 	ErrBadTag = errors.New("tag out of range 0-31")
-	// ErrIDState: the high-water mark could not be saved.
-	ErrIDState = errors.New("id state file")
+	// ErrState: the high-water mark could not be saved.
+	ErrState = errors.New("id state file")
 )
 
-// IDConfig configures the ID generator.
-type IDConfig struct {
+// Config configures the id generator.
+type Config struct {
 	// MaxClockBack is how long id_next waits for a clock that stepped back
 	// before it fails; at most MaxClockBack (100ms).
 	MaxClockBack time.Duration `toml:"max_clock_back"`
@@ -47,13 +51,14 @@ type IDConfig struct {
 	Reserve time.Duration `toml:"reserve"`
 }
 
-// DefaultIDConfig waits up to 100ms for the clock and keeps no state file.
-func DefaultIDConfig() IDConfig {
-	return IDConfig{MaxClockBack: MaxClockBack, Reserve: 100 * time.Millisecond}
+// DefaultConfig waits up to 100ms for the clock and keeps no state file.
+func DefaultConfig() Config {
+	return Config{MaxClockBack: MaxClockBack, Reserve: 100 * time.Millisecond}
 }
 
-// Validate checks the bounds SPEC sets.
-func (c IDConfig) Validate() error {
+// Validate checks the bounds: a clock wait of at most MaxClockBack, and a
+// reserve of at least 1ms with a state file.
+func (c Config) Validate() error {
 	switch {
 	case c.MaxClockBack < 0 || c.MaxClockBack > MaxClockBack:
 		return fmt.Errorf("max_clock_back must be within 0-%v", MaxClockBack)
@@ -81,49 +86,49 @@ type WorkerLease interface {
 	Worker() (int, error)
 }
 
-// IDGen issues unique, increasing 64-bit ids for one worker.
-type IDGen struct {
+// Generator issues unique, increasing 64-bit ids for one worker.
+type Generator struct {
 	lease   WorkerLease // nil: the configured worker
 	worker  int64
 	maxBack time.Duration
 	clock   Clock
-	state   *idState // nil without a state file
+	state   *state // nil without a state file
 
 	mu     sync.Mutex
-	lastMs int64 // ms since idEpochMs of the last id
+	lastMs int64 // ms since epochMs of the last id
 	seq    int64
 }
 
-// NewIDGen builds a generator for worker (0–31). With a state file it
+// New builds a generator for worker (0–31). With a state file it
 // starts above every timestamp a previous run may have issued. A nil clock
 // is the system clock.
-func NewIDGen(cfg IDConfig, worker int, clock Clock) (*IDGen, error) {
+func New(cfg Config, worker int, clock Clock) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if worker < 0 || worker > idMaxWork {
-		return nil, fmt.Errorf("worker id %d out of range 0-%d", worker, idMaxWork)
+	if worker < 0 || worker > maxWorker {
+		return nil, fmt.Errorf("worker id %d out of range 0-%d", worker, maxWorker)
 	}
 	if clock == nil {
 		clock = systemClock{}
 	}
-	g := &IDGen{worker: int64(worker), maxBack: cfg.MaxClockBack, clock: clock, lastMs: -1}
+	g := &Generator{worker: int64(worker), maxBack: cfg.MaxClockBack, clock: clock, lastMs: -1}
 	if cfg.StateFile != "" {
-		st, mark, err := openIDState(cfg.StateFile, cfg.Reserve)
+		st, mark, err := openState(cfg.StateFile, cfg.Reserve)
 		if err != nil {
 			return nil, err
 		}
-		g.state, g.lastMs, g.seq = st, mark, idMaxSeq // next id needs a later ms
+		g.state, g.lastMs, g.seq = st, mark, maxSeq // next id needs a later ms
 	}
 	return g, nil
 }
 
 // UseLease takes the worker id from lease from now on, before ids are
 // issued.
-func (g *IDGen) UseLease(l WorkerLease) { g.lease = l }
+func (g *Generator) UseLease(l WorkerLease) { g.lease = l }
 
 // Worker is the worker id baked into every id; -1 while a lease is lapsed.
-func (g *IDGen) Worker() int {
+func (g *Generator) Worker() int {
 	w, err := g.currentWorker()
 	if err != nil {
 		return -1
@@ -132,7 +137,7 @@ func (g *IDGen) Worker() int {
 }
 
 // currentWorker is the configured worker, or the lease's while one is used.
-func (g *IDGen) currentWorker() (int64, error) {
+func (g *Generator) currentWorker() (int64, error) {
 	if g.lease == nil {
 		return g.worker, nil
 	}
@@ -141,8 +146,8 @@ func (g *IDGen) currentWorker() (int64, error) {
 }
 
 // Next issues an id with tag (0–31).
-func (g *IDGen) Next(tag int) (int64, error) {
-	if tag < 0 || tag > idMaxTag {
+func (g *Generator) Next(tag int) (int64, error) {
+	if tag < 0 || tag > maxTag {
 		return 0, fmt.Errorf("%w: %d", ErrBadTag, tag)
 	}
 	worker, err := g.currentWorker()
@@ -159,7 +164,7 @@ func (g *IDGen) Next(tag int) (int64, error) {
 // reserve takes the next (ms, seq) pair. When the clock is behind the last
 // id it waits, without holding the lock, up to maxBack in total; it never
 // issues ids ahead of the clock, so a step back shows as a wait or an error.
-func (g *IDGen) reserve() (ms, seq int64, err error) {
+func (g *Generator) reserve() (ms, seq int64, err error) {
 	var waited time.Duration
 	for {
 		now := g.nowMs()
@@ -178,7 +183,7 @@ func (g *IDGen) reserve() (ms, seq int64, err error) {
 			g.lastMs, g.seq = now, 0
 			g.mu.Unlock()
 			return now, 0, nil
-		case now == g.lastMs && g.seq < idMaxSeq:
+		case now == g.lastMs && g.seq < maxSeq:
 			g.seq++
 			ms, seq = g.lastMs, g.seq
 			g.mu.Unlock()
@@ -198,21 +203,21 @@ func (g *IDGen) reserve() (ms, seq int64, err error) {
 	}
 }
 
-func (g *IDGen) nowMs() int64 { return g.clock.Now().UnixMilli() - idEpochMs }
+func (g *Generator) nowMs() int64 { return g.clock.Now().UnixMilli() - epochMs }
 
 // Close saves the final high-water mark.
-func (g *IDGen) Close() error {
+func (g *Generator) Close() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.state.close(g.lastMs)
 }
 
-// DecodeID splits an id into [unix-ms, tag, worker, seq].
-func DecodeID(id int64) []int64 {
+// Decode splits an id into [unix-ms, tag, worker, seq].
+func Decode(id int64) []int64 {
 	return []int64{
-		id>>22 + idEpochMs,
-		id >> 17 & idMaxTag,
-		id >> 12 & idMaxWork,
-		id & idMaxSeq,
+		id>>22 + epochMs,
+		id >> 17 & maxTag,
+		id >> 12 & maxWorker,
+		id & maxSeq,
 	}
 }

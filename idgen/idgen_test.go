@@ -1,4 +1,4 @@
-package servant_test
+package idgen_test
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faed/faed/servant"
+	"github.com/faed/faed/idgen"
 )
 
 // steppedClock is the real clock plus an offset a test can step. Sleep
@@ -24,9 +24,9 @@ func (c *steppedClock) Sleep(d time.Duration) { c.slept.Add(int64(d)); c.offset.
 func (c *steppedClock) step(d time.Duration)  { c.offset.Add(int64(d)) }
 func (c *steppedClock) waited() time.Duration { return time.Duration(c.slept.Load()) }
 
-func newGen(t *testing.T, cfg servant.IDConfig, worker int, clock servant.Clock) *servant.IDGen {
+func newGen(t *testing.T, cfg idgen.Config, worker int, clock idgen.Clock) *idgen.Generator {
 	t.Helper()
-	g, err := servant.NewIDGen(cfg, worker, clock)
+	g, err := idgen.New(cfg, worker, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func newGen(t *testing.T, cfg servant.IDConfig, worker int, clock servant.Clock)
 
 func TestIDsUniqueAndIncreasingAcrossGoroutines(t *testing.T) {
 	const workers, perWorker = 8, 1_000_000
-	g := newGen(t, servant.DefaultIDConfig(), 3, nil)
+	g := newGen(t, idgen.DefaultConfig(), 3, nil)
 	all := make([][]int64, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -73,29 +73,29 @@ func TestIDsUniqueAndIncreasingAcrossGoroutines(t *testing.T) {
 }
 
 func TestDecodeRoundTrip(t *testing.T) {
-	g := newGen(t, servant.DefaultIDConfig(), 21, nil)
+	g := newGen(t, idgen.DefaultConfig(), 21, nil)
 	before := time.Now().UnixMilli()
 	for tag := 0; tag <= 31; tag++ {
 		id, err := g.Next(tag)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := servant.DecodeID(id)
+		d := idgen.Decode(id)
 		if d[0] < before || d[0] > time.Now().UnixMilli() || d[1] != int64(tag) || d[2] != 21 || d[3] < 0 || d[3] > 4095 {
 			t.Fatalf("decode(%d) = %v (tag %d, worker 21, after %d)", id, d, tag, before)
 		}
 	}
 	// A hand-built id of the compat layout decodes to its parts.
 	id := int64(1000)<<22 | 7<<17 | 9<<12 | 42
-	if got, want := servant.DecodeID(id), []int64{1388834974657 + 1000, 7, 9, 42}; !slices.Equal(got, want) {
+	if got, want := idgen.Decode(id), []int64{1388834974657 + 1000, 7, 9, 42}; !slices.Equal(got, want) {
 		t.Fatalf("decode = %v, want %v", got, want)
 	}
 }
 
 func TestTagBounds(t *testing.T) {
-	g := newGen(t, servant.DefaultIDConfig(), 0, nil)
+	g := newGen(t, idgen.DefaultConfig(), 0, nil)
 	for _, tag := range []int{-1, 32, -32768, 32767} {
-		if _, err := g.Next(tag); !errors.Is(err, servant.ErrBadTag) {
+		if _, err := g.Next(tag); !errors.Is(err, idgen.ErrBadTag) {
 			t.Errorf("tag %d: err = %v, want ErrBadTag", tag, err)
 		}
 	}
@@ -118,18 +118,18 @@ func TestClockStepsBack(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.step.String(), func(t *testing.T) {
 			clk := &steppedClock{}
-			g := newGen(t, servant.DefaultIDConfig(), 1, clk)
+			g := newGen(t, idgen.DefaultConfig(), 1, clk)
 			last, err := g.Next(0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			clk.step(tc.step)
 			id, err := g.Next(0)
-			if waited := clk.waited(); waited > servant.MaxClockBack {
+			if waited := clk.waited(); waited > idgen.MaxClockBack {
 				t.Errorf("waited %v, more than the bound", waited)
 			}
 			if !tc.succeed {
-				if !errors.Is(err, servant.ErrClockBack) {
+				if !errors.Is(err, idgen.ErrClockBack) {
 					t.Fatalf("err = %v, want ErrClockBack", err)
 				}
 				return
@@ -149,7 +149,7 @@ func TestClockStepsBack(t *testing.T) {
 
 func TestStateFileAheadOfClockAfterRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "id.state")
-	cfg := servant.DefaultIDConfig()
+	cfg := idgen.DefaultConfig()
 	cfg.StateFile = path
 
 	g := newGen(t, cfg, 2, nil)
@@ -184,7 +184,7 @@ func TestStateFileAheadOfClockAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	g3 := newGen(t, cfg, 2, nil)
-	if _, err := g3.Next(0); !errors.Is(err, servant.ErrClockBack) {
+	if _, err := g3.Next(0); !errors.Is(err, idgen.ErrClockBack) {
 		t.Fatalf("err = %v, want ErrClockBack", err)
 	}
 }
@@ -194,21 +194,21 @@ func TestStateFileCorruptIsAnError(t *testing.T) {
 	if err := os.WriteFile(path, []byte("not a number"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := servant.DefaultIDConfig()
+	cfg := idgen.DefaultConfig()
 	cfg.StateFile = path
-	if _, err := servant.NewIDGen(cfg, 0, nil); !errors.Is(err, servant.ErrIDState) {
+	if _, err := idgen.New(cfg, 0, nil); !errors.Is(err, idgen.ErrState) {
 		t.Fatalf("err = %v, want ErrIDState", err)
 	}
 }
 
 func TestIDConfigBounds(t *testing.T) {
-	cfg := servant.DefaultIDConfig()
+	cfg := idgen.DefaultConfig()
 	cfg.MaxClockBack = time.Second
-	if _, err := servant.NewIDGen(cfg, 0, nil); err == nil {
+	if _, err := idgen.New(cfg, 0, nil); err == nil {
 		t.Error("max_clock_back of 1s accepted")
 	}
 	for _, w := range []int{-1, 32} {
-		if _, err := servant.NewIDGen(servant.DefaultIDConfig(), w, nil); err == nil {
+		if _, err := idgen.New(idgen.DefaultConfig(), w, nil); err == nil {
 			t.Errorf("worker %d accepted", w)
 		}
 	}
@@ -217,7 +217,7 @@ func TestIDConfigBounds(t *testing.T) {
 func BenchmarkIDNext(b *testing.B) {
 	for _, par := range []int{1, 8} {
 		b.Run(strconv.Itoa(par)+"goroutines", func(b *testing.B) {
-			g, err := servant.NewIDGen(servant.DefaultIDConfig(), 0, nil)
+			g, err := idgen.New(idgen.DefaultConfig(), 0, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package servant
+package idgen
 
 import (
 	"fmt"
@@ -9,28 +9,28 @@ import (
 	"time"
 )
 
-// idState persists a high-water mark: no id of this worker was ever issued
+// state persists a high-water mark: no id of this worker was ever issued
 // with a timestamp above it. The mark is written ahead of use (now +
 // reserve) so the id path touches the disk at most once per reserve.
-type idState struct {
+type state struct {
 	path    string
 	reserve int64 // ms
-	mark    int64 // ms since idEpochMs, as saved
+	mark    int64 // ms since epochMs, as saved
 }
 
-// openIDState reads the saved mark (0 when the file does not exist yet).
-func openIDState(path string, reserve time.Duration) (*idState, int64, error) {
-	st := &idState{path: path, reserve: reserve.Milliseconds()}
+// openState reads the saved mark (0 when the file does not exist yet).
+func openState(path string, reserve time.Duration) (*state, int64, error) {
+	st := &state{path: path, reserve: reserve.Milliseconds()}
 	b, err := os.ReadFile(path)
 	switch {
 	case os.IsNotExist(err):
 		return st, -1, nil
 	case err != nil:
-		return nil, 0, fmt.Errorf("%w %s: %w", ErrIDState, path, err)
+		return nil, 0, fmt.Errorf("%w %s: %w", ErrState, path, err)
 	}
 	mark, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil || mark < 0 {
-		return nil, 0, fmt.Errorf("%w %s: not a timestamp: %q", ErrIDState, path, b)
+		return nil, 0, fmt.Errorf("%w %s: not a timestamp: %q", ErrState, path, b)
 	}
 	st.mark = mark
 	return st, mark, nil
@@ -38,7 +38,7 @@ func openIDState(path string, reserve time.Duration) (*idState, int64, error) {
 
 // cover makes sure the saved mark is at least ms before an id with that
 // timestamp is issued. Called with the generator's lock held; nil-safe.
-func (st *idState) cover(ms int64) error {
+func (st *state) cover(ms int64) error {
 	if st == nil || ms <= st.mark {
 		return nil
 	}
@@ -47,7 +47,7 @@ func (st *idState) cover(ms int64) error {
 
 // close records the exact last timestamp, so a restart waits no longer
 // than needed.
-func (st *idState) close(lastMs int64) error {
+func (st *state) close(lastMs int64) error {
 	if st == nil || lastMs < 0 {
 		return nil
 	}
@@ -55,7 +55,7 @@ func (st *idState) close(lastMs int64) error {
 }
 
 // save writes the mark durably: temp file, fsync, rename.
-func (st *idState) save(mark int64) error {
+func (st *state) save(mark int64) error {
 	tmp := st.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err == nil {
@@ -74,7 +74,7 @@ func (st *idState) save(mark int64) error {
 		err = syncDir(filepath.Dir(st.path))
 	}
 	if err != nil {
-		return fmt.Errorf("%w %s: %w", ErrIDState, st.path, err)
+		return fmt.Errorf("%w %s: %w", ErrState, st.path, err)
 	}
 	st.mark = mark
 	return nil
