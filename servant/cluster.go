@@ -3,13 +3,9 @@ package servant
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"sync/atomic"
 
-	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/faed/faed/idl/fun/rpc"
-	"github.com/faed/faed/proxy"
 )
 
 // ErrNoZKSession: new locks need a live ZooKeeper session, so that two nodes
@@ -56,22 +52,4 @@ type ClusterSnapshot struct {
 func (s *Servant) ClusterStats() ClusterSnapshot {
 	return ClusterSnapshot{Forwarded: s.cstats.Forwarded.Load(), Degraded: s.cstats.Degraded.Load(),
 		EvictFailed: s.cstats.EvictFailed.Load()}
-}
-
-// peerError passes the owner's answer on. Declared exceptions go as they
-// are; the owner's INTERNAL_ERROR loses its "Internal error processing m: "
-// prefix (this node's processor adds it again) and names the owner.
-func peerError(addr string, err error) error {
-	var ae thrift.TApplicationException
-	switch {
-	case err == nil, errors.Is(err, proxy.ErrUnreachable):
-		return err
-	case errors.As(err, &ae) && ae.TypeId() == thrift.INTERNAL_ERROR:
-		msg := ae.Error()
-		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "Internal error processing ") {
-			msg = msg[i+2:]
-		}
-		return fmt.Errorf("%s (on owner %s)", msg, addr)
-	}
-	return err
 }

@@ -89,8 +89,7 @@ func (s *Servant) MgFindOne(ctx context.Context, c *rpc.Context, pool, table str
 	}
 	d, err := srv.FindOne(ctx, table, q, f)
 	if errors.Is(err, mongo.ErrNotFound) {
-		msg := err.Error()
-		return nil, &rpc.TMongoNotFound{Message: &msg}
+		return nil, mongoNotFound(err)
 	}
 	return d, err
 }
