@@ -18,8 +18,8 @@ import (
 //go:embed dashboard.html
 var dashboard []byte
 
-// AdminSources is what the admin endpoint serves; nil fields are served as
-// "not available".
+// AdminSources is what the admin endpoint serves. A nil Stats, Metrics or
+// Config is answered 404; a nil Ready means always ready.
 type AdminSources struct {
 	// Stats returns the value served as JSON by /stats.
 	Stats func() any
@@ -32,8 +32,8 @@ type AdminSources struct {
 }
 
 // Admin is the operator's HTTP endpoint: a live dashboard, health,
-// readiness, stats, metrics, pprof and the redacted config. It never shares a port with clients and
-// never uses http.DefaultServeMux.
+// readiness, stats, metrics, pprof and the redacted config. It never
+// shares a port with clients and never uses http.DefaultServeMux.
 type Admin struct {
 	cfg AdminConfig
 	srv *http.Server

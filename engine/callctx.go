@@ -13,7 +13,7 @@ import (
 // channel is made only for the calls that ask for it. That keeps the common
 // fast call free of timer and lock traffic.
 type callCtx struct {
-	parent   context.Context // session values; never cancelled itself
+	parent   context.Context // the session's context (it carries the session); never cancelled
 	deadline time.Time
 
 	mu    sync.Mutex

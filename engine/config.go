@@ -18,21 +18,26 @@ type Config struct {
 	// php-fpm workers running as another user can connect.
 	UnixMode uint32 `toml:"unix_mode"`
 
-	// MaxSessions caps concurrent client connections. Connections past it
-	// wait in the kernel backlog for up to AcceptWait, then are closed.
+	// MaxSessions caps concurrent client connections (sessions).
 	MaxSessions int `toml:"max_sessions"`
 	// AcceptWait is how long an accepted connection over MaxSessions waits
-	// for a free slot before it is closed.
+	// for a free slot before it is closed; meanwhile further clients wait
+	// in the kernel backlog.
 	AcceptWait time.Duration `toml:"accept_wait"`
 	// IdleTimeout closes a session that sends nothing between calls.
 	IdleTimeout time.Duration `toml:"idle_timeout"`
-	// ReadTimeout bounds reading one whole message once its first byte has
-	// arrived (slowloris protection).
+	// ReadTimeout is the time allowed for reading one whole message once
+	// its first byte has arrived (slowloris protection). The watchdog
+	// enforces ReadTimeout, CallTimeout and WriteTimeout as one sum: a
+	// session still busy with one call that long after the call's first
+	// byte is closed.
 	ReadTimeout time.Duration `toml:"read_timeout"`
-	// WriteTimeout bounds writing one reply to a client that does not read.
+	// WriteTimeout is the time allowed for writing one reply to a client
+	// that does not read (part of the sum above).
 	WriteTimeout time.Duration `toml:"write_timeout"`
-	// CallTimeout is the deadline of one call's context; backends get this
-	// or less. Keep it below the client's socket timeout (PHP: 750ms).
+	// CallTimeout is the deadline of one call's context, counted from the
+	// call's first byte; backends get this or less. Keep it below the
+	// client's socket timeout (PHP: 750ms).
 	CallTimeout time.Duration `toml:"call_timeout"`
 	// MaxMessageBytes caps one request message, and any string or binary in
 	// it.
@@ -47,8 +52,10 @@ type Config struct {
 	// RateBurst is the burst size of the per-client-IP limiter.
 	RateBurst int `toml:"rate_burst"`
 
-	// DrainTimeout is how long a graceful stop waits for in-flight calls
-	// before closing the remaining sessions.
+	// DrainTimeout is how long a graceful stop lets in-flight calls finish
+	// before the remaining sessions are closed. Shutdown's context enforces
+	// it (cmd/faed gives it drain_timeout plus one call_timeout); here it
+	// only caps the grace idle sessions get for one last call.
 	DrainTimeout time.Duration `toml:"drain_timeout"`
 	// SlowCall logs calls slower than this at Warn; 0 disables.
 	SlowCall time.Duration `toml:"slow_call"`

@@ -21,17 +21,6 @@ type wireFormat struct {
 	compact bool
 }
 
-func (f wireFormat) String() string {
-	s := "buffered"
-	if f.framed {
-		s = "framed"
-	}
-	if f.compact {
-		return s + "/compact"
-	}
-	return s + "/binary"
-}
-
 // detect reads the first five bytes of a connection:
 //
 //	0x80 ...           buffered, strict binary

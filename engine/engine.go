@@ -25,7 +25,7 @@ type Engine struct {
 	limits *clientLimits
 	slots  chan struct{}
 
-	baseCtx   context.Context // cancelled when the engine is cut off
+	baseCtx   context.Context // cancelled at the end of Shutdown, or when it cuts sessions off
 	cancel    context.CancelFunc
 	closing   atomic.Bool
 	drainNs   atomic.Int64 // unix ns when Shutdown began
@@ -106,12 +106,12 @@ func (e *Engine) Start() error {
 		}
 		ls = append(ls, l)
 	}
-	e.Serve(ls...)
+	e.serveListeners(ls)
 	return nil
 }
 
-// Serve serves already-bound listeners (e.g. inherited on upgrade).
-func (e *Engine) Serve(ls ...net.Listener) {
+// serveListeners starts an accept loop per listener, and the watchdog.
+func (e *Engine) serveListeners(ls []net.Listener) {
 	e.watchOnce.Do(func() { go e.watch() })
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -208,7 +208,8 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// cutOff cancels every running call and closes every session.
+// cutOff cancels every running call and closes every session; it returns
+// how many sessions were still open.
 func (e *Engine) cutOff() int {
 	e.cancel()
 	e.mu.Lock()

@@ -31,7 +31,7 @@ func (e *Engine) Collector() prometheus.Collector {
 		acceptErrs: d("accept_errors_total", "Accept failures (e.g. too many open files).", nil),
 		sessions:   d("sessions", "Client sessions open now.", nil),
 		protoErrs:  d("protocol_errors_total", "Sessions closed on undecodable input.", nil),
-		timeouts:   d("session_timeouts_total", "Sessions closed on idle or read timeout.", nil),
+		timeouts:   d("session_timeouts_total", "Sessions closed on a timeout: idle, or one call past read+call+write timeouts.", nil),
 		unknown:    d("unknown_method_calls_total", "Calls of unknown methods.", nil),
 		limited:    d("rate_limited_calls_total", "Calls refused by the per-client rate limit.", nil),
 		panics:     d("panics_total", "Panics recovered (each is a bug).", nil),

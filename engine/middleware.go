@@ -65,9 +65,11 @@ func (e *Engine) track(name string, next thrift.TProcessorFunction) thrift.TProc
 	})
 }
 
-// recoverer turns a panic in a call into an INTERNAL_ERROR reply for that
-// call only; the session and the process go on. This is the one place
-// panics are recovered.
+// recoverer turns a panic in a call (decoding its arguments, running its
+// handler, writing its reply) into an INTERNAL_ERROR reply for that call
+// only; the session and the process go on. The engine's one other
+// recover, in session.serve, catches a panic outside any call (reading a
+// message header) and ends that session.
 func (e *Engine) recoverer(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
 	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (ok bool, err thrift.TException) {
 		defer func() {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -66,7 +67,7 @@ func (cl *clientLimits) sweep(now time.Time) {
 	}
 }
 
-// client is the peer of a session, as seen by rate limits and logs.
+// client is the other end of a session, as seen by rate limits and logs.
 type client struct{ addr net.Addr }
 
 // ip is the client's IP, or "unix" for unix-socket clients (one bucket).
@@ -80,9 +81,15 @@ func (c *client) ip() string {
 	return c.addr.Network()
 }
 
+// String is the client's address as its connection reports it (host:port
+// over TCP; usually empty over a unix socket), or "unknown".
 func (c *client) String() string {
 	if c == nil || c.addr == nil {
 		return "unknown"
 	}
 	return c.addr.String()
 }
+
+// LogValue logs a client as its address string; without it a JSON log
+// line would show the struct's (unexported, so empty) fields as {}.
+func (c *client) LogValue() slog.Value { return slog.StringValue(c.String()) }

@@ -55,7 +55,7 @@ func (s *session) serve() {
 	defer func() {
 		if v := recover(); v != nil { // a thrift decoder bug on hostile input
 			e.stats.Panics.Add(1)
-			e.log.Error("session panicked", "client", s.client.String(), "panic", v)
+			e.log.Error("session panicked", "client", &s.client, "panic", v)
 		}
 	}()
 	if err := s.waitCall(); err != nil {
@@ -69,7 +69,7 @@ func (s *session) serve() {
 	format, err := detect(hdr)
 	if err != nil {
 		e.stats.ProtocolErrors.Add(1)
-		e.log.Debug("closing session", "client", s.client.String(), "error", err)
+		e.log.Debug("closing session", "client", &s.client, "error", err)
 		return
 	}
 	proto := protocolFor(format, t, e.conf)
@@ -167,9 +167,9 @@ func (s *session) closeReason(err error) {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), e.closing.Load():
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		e.stats.Timeouts.Add(1)
-		e.log.Debug("session timed out", "client", s.client.String())
+		e.log.Debug("session timed out", "client", &s.client)
 	default:
 		e.stats.ProtocolErrors.Add(1)
-		e.log.Debug("closing session", "client", s.client.String(), "error", err)
+		e.log.Debug("closing session", "client", &s.client, "error", err)
 	}
 }

@@ -79,10 +79,10 @@ type Stats struct {
 	AcceptErrors   atomic.Int64 // accept failures (e.g. EMFILE)
 	Sessions       atomic.Int64 // sessions open now
 	ProtocolErrors atomic.Int64 // sessions closed on undecodable input
-	Timeouts       atomic.Int64 // sessions closed on idle or read timeout
+	Timeouts       atomic.Int64 // sessions closed on a timeout: idle, or one call past read+call+write
 	UnknownMethods atomic.Int64 // calls of methods the processor lacks
 	RateLimited    atomic.Int64 // calls refused by the per-client rate limit
-	Panics         atomic.Int64 // handler panics turned into INTERNAL_ERROR
+	Panics         atomic.Int64 // panics recovered: in a call (answered INTERNAL_ERROR) or in the session loop
 	HungUp         atomic.Int64 // calls cancelled because their client went away
 
 	methods map[string]*MethodStats // fixed at construction; read-only after

@@ -347,7 +347,8 @@ func (t *transport) Open() error { return nil }
 // to call from another goroutine.
 func (t *transport) IsOpen() bool { return !t.closed.Load() }
 
-// Close closes the connection and returns any held buffers.
+// Close closes the connection; it may run on another goroutine than the
+// session's (a stop cutting it off), so the buffers are left to release.
 func (t *transport) Close() error {
 	if t.closed.Swap(true) {
 		return nil

@@ -20,9 +20,9 @@ type Config struct {
 	// <meta_root>/workers and the fencing counter. Like Root, zk_* calls
 	// cannot write under it.
 	MetaRoot string `toml:"meta_root"`
-	// SessionTimeout is the ZooKeeper session timeout: how long a node may
+	// ZKSessionTimeout is the ZooKeeper session timeout: how long a node may
 	// be cut off before its membership, locks and worker id lapse.
-	SessionTimeout time.Duration `toml:"session_timeout"`
+	ZKSessionTimeout time.Duration `toml:"session_timeout"`
 	// Timeout bounds one ZooKeeper request made for a call (zk_*, a
 	// fencing token) or for leaving the cluster.
 	Timeout time.Duration `toml:"zk_timeout"`
@@ -38,7 +38,7 @@ type Config struct {
 // DefaultConfig: no cluster; when servers are set, /fae and /fae_meta, 6s
 // ZooKeeper sessions.
 func DefaultConfig() Config {
-	return Config{Servers: []string{}, Root: "/fae", MetaRoot: "/fae_meta", SessionTimeout: 6 * time.Second,
+	return Config{Servers: []string{}, Root: "/fae", MetaRoot: "/fae_meta", ZKSessionTimeout: 6 * time.Second,
 		Timeout: 2 * time.Second, LeaseWorkerID: true}
 }
 
@@ -74,7 +74,7 @@ func (c Config) Validate() error {
 	if Within(c.Root, c.MetaRoot) || Within(c.MetaRoot, c.Root) {
 		return errors.New("root and meta_root must not contain each other")
 	}
-	if c.SessionTimeout < time.Second || c.Timeout <= 0 {
+	if c.ZKSessionTimeout < time.Second || c.Timeout <= 0 {
 		return errors.New("session_timeout must be >= 1s and zk_timeout > 0")
 	}
 	if c.Advertise != "" {

@@ -14,9 +14,9 @@ func (n *Node) fencePath() string   { return n.cfg.MetaRoot + "/fence" }
 // lease takes a worker id as an ephemeral node <meta_root>/workers/NN
 // holding this node's address: the preferred id first (the one held
 // before, or node.worker_id), then the lowest free one. A node of ours
-// from an earlier session is taken back. No free id is not fatal: the
-// node serves everything but ids, and tries again on each membership
-// change.
+// from an earlier ZooKeeper session is taken back. No free id is not
+// fatal: the node serves everything but ids, and tries again on each
+// membership change.
 func (n *Node) lease() error {
 	order := []int{n.preferred}
 	for id := 0; id <= MaxWorker; id++ {
@@ -52,22 +52,19 @@ func (n *Node) lease() error {
 // Worker is the leased worker id. While ZooKeeper is unreachable for more
 // than half the session timeout the lease may lapse on the server side (and
 // another node take the id), so the id is refused from then on until the
-// session is back.
+// ZooKeeper session is back.
 func (n *Node) Worker() (int, error) {
 	w := n.worker.Load()
 	if w < 0 {
 		return -1, fmt.Errorf("%w: all %d are taken or zookeeper is unreachable", ErrNoWorker, MaxWorker+1)
 	}
 	if t := n.lostAt.Load(); t != 0 {
-		if off := time.Since(time.Unix(0, t)); off > n.cfg.SessionTimeout/2 {
+		if off := time.Since(time.Unix(0, t)); off > n.cfg.ZKSessionTimeout/2 {
 			return -1, fmt.Errorf("%w: zookeeper unreachable for %v, the lease may lapse", ErrNoWorker, off.Truncate(time.Millisecond))
 		}
 	}
 	return int(w), nil
 }
-
-// LeasesWorker says whether worker ids come from ZooKeeper.
-func (n *Node) LeasesWorker() bool { return n.cfg.LeaseWorkerID }
 
 // Fence returns a fencing token: the ZooKeeper transaction id of a write to
 // <meta_root>/fence. Every later token, from any node, is larger, so a

@@ -15,8 +15,8 @@ import (
 
 // Errors of the ZooKeeper side.
 var (
-	// ErrNoSession: ZooKeeper is not reachable right now.
-	ErrNoSession = errors.New("no zookeeper session")
+	// ErrNoZKSession: ZooKeeper is not reachable right now.
+	ErrNoZKSession = errors.New("no zookeeper session")
 	// ErrTimeout: a ZooKeeper request took longer than zk_timeout.
 	ErrTimeout = errors.New("zookeeper request timed out")
 	// ErrNoWorker: no worker id is leased to this node.
@@ -59,12 +59,12 @@ func (v *View) Addrs() []string {
 	return out
 }
 
-// Hooks let the owner of the node react to its session. They run on
-// ZooKeeper's event goroutine or the node's own and must return at once.
+// Hooks let the owner of the node react to its ZooKeeper session. They run
+// on the ZooKeeper client's event goroutine and must return at once.
 type Hooks struct {
-	// SessionLost: the session expired; what was held through it (locks)
-	// is lost.
-	SessionLost func()
+	// ZKSessionLost: the ZooKeeper session expired; what was held through it
+	// (locks) is lost.
+	ZKSessionLost func()
 }
 
 // Node is this faed's ZooKeeper presence.
@@ -103,7 +103,7 @@ func New(cfg Config, self string, info Info, preferredWorker int, hooks Hooks, l
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	n.worker.Store(-1)
 	n.view.Store(&View{Self: self})
-	conn, _, err := zk.Connect(cfg.ServerList(), cfg.SessionTimeout, zk.WithLogger(zkLogger{log}),
+	conn, _, err := zk.Connect(cfg.ServerList(), cfg.ZKSessionTimeout, zk.WithLogger(zkLogger{log}),
 		zk.WithEventCallback(n.onEvent))
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper %v: %w", cfg.ServerList(), err)
@@ -112,7 +112,7 @@ func New(cfg Config, self string, info Info, preferredWorker int, hooks Hooks, l
 	return n, nil
 }
 
-// Start registers the node and keeps it registered this node registered until Close.
+// Start registers the node and keeps it registered until Close.
 // It waits up to the session timeout for the first registration; a
 // ZooKeeper that is down is not fatal: the node runs, without peers or a
 // worker id, and registers once it can. Call it once the node serves.
@@ -122,8 +122,8 @@ func (n *Node) Start() {
 	go n.run(registered)
 	select {
 	case <-registered:
-	case <-time.After(n.cfg.SessionTimeout):
-		n.log.Warn("zookeeper not reachable yet; serving without peers until it is", "zk", n.cfg.ServerList())
+	case <-time.After(n.cfg.ZKSessionTimeout):
+		n.log.Warn("zookeeper not reachable yet; serving without peers until it is", "zk_servers", n.cfg.ServerList())
 	}
 }
 
@@ -141,8 +141,8 @@ func (n *Node) onEvent(ev zk.Event) {
 	case zk.StateExpired:
 		n.worker.Store(-1)
 		n.stats.Expired.Add(1)
-		if n.hooks.SessionLost != nil {
-			n.hooks.SessionLost()
+		if n.hooks.ZKSessionLost != nil {
+			n.hooks.ZKSessionLost()
 		}
 	}
 	n.poke()
@@ -180,24 +180,24 @@ func (n *Node) run(registered chan struct{}) {
 
 // runState is what run carries between steps.
 type runState struct {
-	session    int64           // the session registered under
+	zkSession  int64           // the ZooKeeper session registered under
 	watch      <-chan zk.Event // the live watch on the member list
 	registered chan struct{}   // closed at the first registration
 }
 
-// sync brings ZooKeeper in line with st: once per session it (re)creates
-// the member node and the worker lease, and without a live watch it
-// re-reads the members and watches again.
+// sync brings ZooKeeper in line with st: once per ZooKeeper session it
+// (re)creates the member node and the worker lease, and without a live
+// watch it re-reads the members and watches again.
 func (n *Node) sync(st *runState) error {
 	if n.conn.State() != zk.StateHasSession {
-		return nil // the session's events wake run again
+		return nil // the ZooKeeper session's events wake run again
 	}
-	if sid := n.conn.SessionID(); sid != st.session {
+	if sid := n.conn.SessionID(); sid != st.zkSession {
 		st.watch = nil
 		if err := n.establish(); err != nil {
 			return fmt.Errorf("registration: %w", err)
 		}
-		st.session = sid
+		st.zkSession = sid
 		n.stats.Registrations.Add(1)
 		if st.registered != nil {
 			close(st.registered)
@@ -219,8 +219,9 @@ func (n *Node) sync(st *runState) error {
 	return nil
 }
 
-// establish runs once per session: the trees, the worker lease, the
-// member node (in that order, so the member data carries the worker id).
+// establish runs once per ZooKeeper session: the trees, the worker lease,
+// the member node (in that order, so the member data carries the worker
+// id).
 func (n *Node) establish() error {
 	for _, p := range []string{n.cfg.Root, n.cfg.MetaRoot, n.workersPath(), n.fencePath()} {
 		if err := n.ensure(p); err != nil {
@@ -244,9 +245,9 @@ func (n *Node) establish() error {
 	return n.claim(n.cfg.Root+"/"+n.self, data)
 }
 
-// claim creates an ephemeral node, replacing one left by this node's
-// previous session (same path, another session): the address is ours, so
-// whoever held it is gone.
+// claim creates an ephemeral node, replacing one left by an earlier
+// ZooKeeper session of this node (same path, another session): the address
+// is ours, so whoever held it is gone.
 func (n *Node) claim(path string, data []byte) error {
 	for range 3 {
 		_, err := n.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
@@ -264,12 +265,12 @@ func (n *Node) claim(path string, data []byte) error {
 			_, err := n.conn.Set(path, data, st.Version)
 			return err
 		}
-		n.log.Info("replacing a node left by an earlier session", "path", path)
+		n.log.Info("replacing a node left by an earlier zookeeper session", "path", path)
 		if err := n.conn.Delete(path, st.Version); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			return err
 		}
 	}
-	return fmt.Errorf("%s: keeps being recreated by another session", path)
+	return fmt.Errorf("%s: keeps being recreated by another zookeeper session", path)
 }
 
 // ensure creates a persistent node and its parents.
@@ -323,7 +324,7 @@ func (n *Node) publish(children []string) {
 	sort.Slice(members, func(i, j int) bool { return members[i].Addr < members[j].Addr })
 	n.view.Store(&View{Members: members, Self: n.self})
 	n.stats.Views.Add(1)
-	n.log.Info("cluster membership", "members", len(members), "peers", (&View{Members: members}).Addrs())
+	n.log.Info("cluster membership", "members", len(members), "addrs", (&View{Members: members}).Addrs())
 }
 
 // View is the latest membership (possibly empty, never nil). Connection
@@ -340,8 +341,8 @@ func (n *Node) Self() string { return n.self }
 func (n *Node) Connected() bool { return n.conn.State() == zk.StateHasSession }
 
 // Deregister removes this node from the member list (first step of a
-// graceful stop: peers stop sending it keys). The session, and with it the
-// worker lease, stays until Close.
+// graceful stop: peers stop sending it keys). The ZooKeeper session, and
+// with it the worker lease, stays until Close.
 func (n *Node) Deregister() error {
 	n.leaving.Store(true)
 	err := n.do(func() error { return n.conn.Delete(n.cfg.Root+"/"+n.self, -1) })
@@ -351,8 +352,8 @@ func (n *Node) Deregister() error {
 	return err
 }
 
-// Close ends the session, which releases the worker id. Later calls do
-// nothing.
+// Close ends the ZooKeeper session, which releases the worker id. Later
+// calls do nothing.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		n.leaving.Store(true)
@@ -365,10 +366,10 @@ func (n *Node) Close() {
 }
 
 // do runs one ZooKeeper request on a caller's behalf: at once an error
-// without a session, and never longer than zk_timeout.
+// without a ZooKeeper session, and never longer than zk_timeout.
 func (n *Node) do(f func() error) error {
 	if !n.Connected() {
-		return ErrNoSession
+		return ErrNoZKSession
 	}
 	done := make(chan error, 1)
 	go func() { done <- f() }()
@@ -382,14 +383,14 @@ func (n *Node) do(f func() error) error {
 	}
 }
 
-// Stats count the node's session events.
+// Stats count the node's ZooKeeper events.
 type Stats struct {
-	Registrations atomic.Int64
-	Expired       atomic.Int64
-	Views         atomic.Int64
+	Registrations atomic.Int64 // member node (re)created, once per ZooKeeper session
+	Expired       atomic.Int64 // ZooKeeper sessions expired
+	Views         atomic.Int64 // views published
 }
 
-// StatsSnapshot is Stats as plain numbers, for /stats.
+// StatsSnapshot is the node's state and Stats as plain values, for /stats.
 type StatsSnapshot struct {
 	Self          string   `json:"self"`
 	Connected     bool     `json:"connected"`
@@ -407,9 +408,10 @@ func (n *Node) Snapshot() StatsSnapshot {
 		Expired: n.stats.Expired.Load(), Views: n.stats.Views.Load()}
 }
 
-// zkLogger sends the client's chatter to the debug log.
+// zkLogger sends the ZooKeeper client's chatter to the debug log. Its text
+// goes under "detail": a second "msg" key would make JSON lines ambiguous.
 type zkLogger struct{ log *slog.Logger }
 
 func (l zkLogger) Printf(format string, args ...any) {
-	l.log.Debug("zookeeper client", "msg", fmt.Sprintf(format, args...))
+	l.log.Debug("zookeeper client", "detail", fmt.Sprintf(format, args...))
 }

@@ -15,7 +15,7 @@ import (
 func testConfig(servers string) Config {
 	c := DefaultConfig()
 	c.Servers = []string{servers}
-	c.SessionTimeout = 2 * time.Second
+	c.ZKSessionTimeout = 2 * time.Second
 	return c
 }
 
@@ -30,7 +30,7 @@ func startNode(t *testing.T, cfg Config, self string, worker int) *Node {
 	n.Start()
 	t.Cleanup(n.Close)
 	if !n.Registered() {
-		t.Fatalf("%s not registered within the session timeout", self)
+		t.Fatalf("%s not registered within the zookeeper session timeout", self)
 	}
 	return n
 }
@@ -48,7 +48,7 @@ func rawConn(t *testing.T, servers string) *zk.Conn {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("no session")
+	t.Fatal("no zookeeper session")
 	return nil
 }
 
@@ -83,7 +83,7 @@ func TestNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		if st.EphemeralOwner != n.conn.SessionID() || old.State() != zk.StateHasSession {
-			t.Fatalf("member node owned by session %x, node's is %x (old session still live: %v)",
+			t.Fatalf("member node owned by zookeeper session %x, node's is %x (old session still live: %v)",
 				st.EphemeralOwner, n.conn.SessionID(), old.State() == zk.StateHasSession)
 		}
 	})

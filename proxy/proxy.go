@@ -149,7 +149,8 @@ func (p *Proxy) remote(addr string) *remote {
 }
 
 // checkLoop pings peers marked down (a success brings them back before
-// down_for ends) and forgets peers that left the view.
+// down_for ends), forgets peers that left the view and closes connections
+// idle for longer than idleMax.
 func (p *Proxy) checkLoop() {
 	defer close(p.done)
 	t := time.NewTicker(p.cfg.HealthInterval)

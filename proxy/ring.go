@@ -13,7 +13,9 @@ const Replicas = 160
 
 // Ring maps keys to members. It depends only on the member list, so every
 // node with the same view computes the same owner for every key, and
-// adding or removing one of N members moves about 1/N of the keys.
+// adding or removing one of N members moves about 1/N of the keys. Its
+// Owner(key) is pool/ring's (the backends' placement); here a member is a
+// node's address.
 type Ring struct {
 	points []uint64
 	owners map[uint64]string

@@ -1,9 +1,10 @@
 // Command faed-ctl inspects a faed cluster through ZooKeeper.
 //
 //	faed-ctl [-zk HOST:PORT,...] [-root /fae] peers   members and their data
-//	faed-ctl [-zk HOST:PORT,...] [-root /fae] ping    ping every member
+//	faed-ctl [-zk HOST:PORT,...] [-root /fae] ping    ping every member (exit 1 if one fails)
 //
-// -zk defaults to $FAED_ZK, else 127.0.0.1:12181 (the dev stack).
+// -zk defaults to $FAED_ZK, else 127.0.0.1:12181 (the dev stack); -timeout
+// (2s) bounds connecting to ZooKeeper and each ping.
 package main
 
 import (
@@ -27,17 +28,19 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// run is main without the process exit, so that main_test.go drives it in
+// process.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("faed-ctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	zkAddr := fs.String("zk", envOr("FAED_ZK", "127.0.0.1:12181"), "ZooKeeper `servers`, comma separated")
 	root := fs.String("root", "/fae", "membership root in ZooKeeper")
-	timeout := fs.Duration("timeout", 2*time.Second, "bound on each ZooKeeper request and ping")
+	timeout := fs.Duration("timeout", 2*time.Second, "bound on reaching ZooKeeper and on each ping")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 || (fs.Arg(0) != "peers" && fs.Arg(0) != "ping") {
-		fmt.Fprintln(stderr, "usage: faed-ctl [-zk servers] [-root /fae] peers|ping")
+		fmt.Fprintln(stderr, "usage: faed-ctl [-zk servers] [-root /fae] [-timeout 2s] peers|ping")
 		return 2
 	}
 	members, err := readMembers(strings.Split(*zkAddr, ","), *root, *timeout)

@@ -1,16 +1,15 @@
 // Command faed is the local RPC daemon PHP workers call over Thrift.
 //
-//	faed                 run on embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
-//	faed -conf FILE      run with a TOML config
-//	faed -check [-conf FILE]   validate the config and exit
-//	faed -version        print version and build
+//	faed                      run on embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
+//	faed -conf FILE           run with a TOML config
+//	faed -check [-conf FILE]  validate the config and exit
+//	faed -version             print version and build
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,59 +19,57 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// run is main without the process exit, so tests can drive it.
-func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("faed", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	confPath := fs.String("conf", "", "TOML config `file` (embedded defaults when empty)")
 	check := fs.Bool("check", false, "validate the config and exit")
 	showVersion := fs.Bool("version", false, "print version and build, then exit")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
 	}
 	if *showVersion {
-		fmt.Fprintf(stdout, "faed %s (build %s)\n", version, buildSHA())
-		return 0
+		fmt.Printf("faed %s (build %s)\n", version, buildSHA())
+		return
 	}
 	cfg, err := loadConfig(*confPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "faed: %v\n", err)
-		return 1
+		fmt.Fprintf(os.Stderr, "faed: %v\n", err)
+		os.Exit(1)
 	}
 	if *check {
-		fmt.Fprintf(stdout, "faed: config %s is valid\n", describe(*confPath))
-		return 0
+		fmt.Printf("faed: config %s is valid\n", describe(*confPath))
+		return
 	}
-	log, err := config.NewLogger(cfg.Log, stderr)
+	log, err := config.NewLogger(cfg.Log, os.Stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "faed: %v\n", err)
-		return 1
+		fmt.Fprintf(os.Stderr, "faed: %v\n", err)
+		os.Exit(1)
 	}
 	// The generated processor would start a goroutine per call to poll the
 	// connection; faed's engine owns connection handling, so turn it off.
 	thrift.ServerConnectivityCheckInterval = 0
 
 	d, err := newDaemon(cfg, log)
+	if err == nil {
+		err = d.start()
+	}
 	if err != nil {
 		log.Error("cannot start", "error", err)
-		return 1
-	}
-	if err := d.start(); err != nil {
-		log.Error("cannot start", "error", err)
-		return 1
+		os.Exit(1)
 	}
 	waitForStop(d)
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.DrainTimeout+cfg.Server.CallTimeout)
-	defer cancel()
-	if err := d.stop(ctx); err != nil {
+	if err := stop(d, cfg); err != nil {
 		log.Error("stopped with errors", "error", err)
-		return 1
+		os.Exit(1)
 	}
 	log.Info("stopped")
-	return 0
+}
+
+// stop stops d gracefully; sessions still busy after drain_timeout plus
+// one call_timeout are cut off.
+func stop(d *daemon, cfg config.Config) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.DrainTimeout+cfg.Server.CallTimeout)
+	defer cancel()
+	return d.stop(ctx)
 }
 
 func loadConfig(path string) (config.Config, error) {

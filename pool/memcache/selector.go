@@ -33,7 +33,7 @@ func newSelector(strategy string, servers []string) (*selector, error) {
 // pick is the index of key's server.
 func (s *selector) pick(key string) int {
 	if s.ring != nil {
-		return s.ring.Pick(key)
+		return s.ring.Owner(key)
 	}
 	return int((crc32.ChecksumIEEE([]byte(key))>>16)&0x7fff) % len(s.addrs)
 }

@@ -170,10 +170,11 @@ func connector(sc ServerConfig, cfg Config, log *slog.Logger) (*gomysql.Config, 
 }
 
 // driverLogger sends the driver's own messages (dropped connections and
-// the like) to faed's log at debug level instead of stderr.
+// the like) to faed's log at debug level instead of stderr, under
+// "detail": a second "msg" key would make JSON lines ambiguous.
 type driverLogger struct{ log *slog.Logger }
 
-func (l driverLogger) Print(v ...any) { l.log.Debug("mysql driver", "msg", fmt.Sprint(v...)) }
+func (l driverLogger) Print(v ...any) { l.log.Debug("mysql driver", "detail", fmt.Sprint(v...)) }
 
 // Concat joins results of one statement run on several shards: rows in
 // the order given, rowsAffected summed, held to the same caps as one

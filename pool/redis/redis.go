@@ -9,6 +9,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
@@ -116,7 +117,7 @@ func (ps *Pools) Call(ctx context.Context, poolName, cmd string, keysAndArgs []s
 	if cmd == "" || (!p.cfg.AllowDangerous && isDangerous(cmd)) {
 		return "", fmt.Errorf("%w: %q", ErrDangerous, cmd)
 	}
-	s := p.servers[p.ring.Pick(keysAndArgs[0])]
+	s := p.servers[p.ring.Owner(keysAndArgs[0])]
 	args := make([]any, 0, len(keysAndArgs)+1)
 	args = append(args, cmd)
 	for _, a := range keysAndArgs {
@@ -166,16 +167,21 @@ func (ps *Pools) Close() error {
 	return errors.Join(errs...)
 }
 
-// ServerStats is one server's state for /stats.
+// ServerStats is one server's state for /stats and /metrics: its breaker
+// and go-redis's pool counters.
 type ServerStats struct {
-	Pool    string `json:"pool"`
-	Addr    string `json:"addr"`
-	Breaker string `json:"breaker"`
-	Conns   uint32 `json:"conns"`
-	Idle    uint32 `json:"idle"`
-	Hits    uint32 `json:"pool_hits"`
-	Misses  uint32 `json:"pool_misses"`
-	Waits   uint32 `json:"pool_timeouts"`
+	Pool         string        `json:"pool"`
+	Addr         string        `json:"addr"`
+	Breaker      string        `json:"breaker"`
+	Conns        uint32        `json:"conns"` // open, in use and idle
+	InUse        uint32        `json:"in_use"`
+	Idle         uint32        `json:"idle"`
+	Hits         uint32        `json:"pool_hits"`   // an idle connection was there
+	Misses       uint32        `json:"pool_misses"` // none was: dialled or waited
+	Waits        uint32        `json:"pool_waits"`  // waited for a connection: the pool was full
+	WaitDuration time.Duration `json:"pool_wait_duration"`
+	Timeouts     uint32        `json:"pool_timeouts"` // gave up waiting after pool_timeout
+	StaleClosed  uint32        `json:"stale_closed"`  // idle connections closed as stale
 }
 
 // Stats lists every server, sorted by pool and address.
@@ -185,7 +191,9 @@ func (ps *Pools) Stats() []ServerStats {
 		for _, s := range p.servers {
 			st := s.client.PoolStats()
 			out = append(out, ServerStats{Pool: name, Addr: s.addr, Breaker: s.breaker.State(),
-				Conns: st.TotalConns, Idle: st.IdleConns, Hits: st.Hits, Misses: st.Misses, Waits: st.Timeouts})
+				Conns: st.TotalConns, InUse: st.TotalConns - min(st.IdleConns, st.TotalConns), Idle: st.IdleConns,
+				Hits: st.Hits, Misses: st.Misses, Waits: st.WaitCount, WaitDuration: time.Duration(st.WaitDurationNs),
+				Timeouts: st.Timeouts, StaleClosed: st.StaleConns})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -1,6 +1,9 @@
 // Package ring places keys on servers the way the older FunServant did: a
 // CRC32-IEEE ring with virtual nodes keyed "<i><addr>"; a key goes to the
-// first point at or after crc32(key), wrapping around.
+// first point at or after crc32(key), wrapping around. Its API matches
+// proxy.Ring's (the cluster's ring of faed nodes): Owner(key) names the
+// member owning key. Here a member is an index into the server list, which
+// is what the pools keep their servers by.
 package ring
 
 import (
@@ -40,9 +43,9 @@ func New(servers []string, vnodes int) *Ring {
 	return r
 }
 
-// Pick returns the index of the server that owns key, or -1 on an empty
-// ring.
-func (r *Ring) Pick(key string) int {
+// Owner is the index (into the server list given to New) of the server
+// owning key, or -1 on an empty ring.
+func (r *Ring) Owner(key string) int {
 	if len(r.points) == 0 {
 		return -1
 	}

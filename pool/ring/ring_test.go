@@ -33,13 +33,13 @@ func naive(servers []string, vnodes int, key string) int {
 	return pts[0].s
 }
 
-func TestPickMatchesCompatPlacement(t *testing.T) {
+func TestOwnerMatchesCompatPlacement(t *testing.T) {
 	servers := []string{"127.0.0.1:16379", "127.0.0.1:16380", "10.0.0.7:6379"}
 	r := ring.New(servers, 32)
 	seen := map[int]int{}
 	for i := range 20000 {
 		key := fmt.Sprint("user:", i)
-		got, want := r.Pick(key), naive(servers, 32, key)
+		got, want := r.Owner(key), naive(servers, 32, key)
 		if got != want {
 			t.Fatalf("key %q: ring picks %d, compat placement %d", key, got, want)
 		}
@@ -54,10 +54,10 @@ func TestPickMatchesCompatPlacement(t *testing.T) {
 
 func TestDegenerateRings(t *testing.T) {
 	one := ring.New([]string{"a"}, 32)
-	if one.Pick("anything") != 0 {
+	if one.Owner("anything") != 0 {
 		t.Fatal("single server")
 	}
-	if ring.New(nil, 32).Pick("k") != -1 {
+	if ring.New(nil, 32).Owner("k") != -1 {
 		t.Fatal("empty ring")
 	}
 }
