@@ -8,77 +8,61 @@
 #   BENCH_D (5s) per run, BENCH_ROUNDS (3); workers 1 (latency) and 16.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/benchlib.sh
 D=${BENCH_D:-5s} ROUNDS=${BENCH_ROUNDS:-3}
-W=var/bench-cluster B=var/bin
 A=127.0.0.1:19041 BN=127.0.0.1:19042
-rm -rf "$W" && mkdir -p "$W" "$B"
-go build -o "$B/" ./cmd/faed ./cmd/faed-bench
+declare -A admin=([A]=127.0.0.1:19043 [BN]=127.0.0.1:19044)
+workdir var/bench-cluster
+build ./cmd/faed ./cmd/faed-bench
+backends_up zk=19181
 
-export BACKENDS_DIR=$PWD/$W/stack REDIS_PORTS= MEMCACHED_PORTS= MYSQL_PORT= MONGO_PORT= ZK_PORT=19181
-pids=()
-cleanup() {
-	((${#pids[@]})) && kill "${pids[@]}" 2>/dev/null
-	wait 2>/dev/null || true
-	scripts/backends.sh down
+# sees ADMIN MEMBER...: the node behind ADMIN has every MEMBER in its view
+# of the cluster (/stats), so it routes keys to them.
+sees() {
+	curl -fsS -m 1 "http://$1/stats" |
+		python3 -c 'import json, sys; sys.exit(not set(sys.argv[1:]) <= set(json.load(sys.stdin)["cluster"]["node"]["members"]))' "${@:2}"
 }
-trap cleanup EXIT
-scripts/backends.sh up
-
 for n in A BN; do
-	addr=${!n}
-	printf '[server]\nlisten = "%s"\n[admin]\nlisten = ""\n[log]\nlevel = "warn"\n[cluster]\nzk_servers = ["127.0.0.1:19181"]\ncache_mode = true\n' \
-		"$addr" >"$W/$n.toml"
-	"$B/faed" -conf "$W/$n.toml" 2>"$W/$n.log" &
-	pids+=($!)
+	printf '[server]\nlisten = "%s"\n[admin]\nlisten = "%s"\n[log]\nlevel = "warn"\n[cluster]\nzk_servers = ["127.0.0.1:19181"]\ncache_mode = true\n' \
+		"${!n}" "${admin[$n]}" >"$W/$n.toml"
+	start "$n" "$W/$n.log" "$B/faed" -conf "$W/$n.toml"
 done
-for addr in $A $BN; do
-	for _ in $(seq 100); do (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null && break; sleep 0.05; done
+for n in A BN; do
+	wait_ready "$n" listening "${!n}"
+	wait_ready "$n" sees "${admin[$n]}" "$A" "$BN" # both registered and watching each other
 done
-sleep 1 # both registered and watching each other
 
-run() { # LABEL CALL C ARGS...
-	local label=$1 call=$2 c=$3
-	shift 3
-	echo "round $round: $label $call c=$c" >&2
-	"$B/faed-bench" -addr "$A" -label "$label-c$c" -call "$call" -mode persistent -c "$c" -d "$D" -warmup 1s -json "$@" \
-		2>/dev/null >>"$W/results.jsonl"
-}
 for round in $(seq "$ROUNDS"); do
 	for c in 1 16; do
-		run floor noop "$c"
+		run "floor-c$c" noop persistent "$c" -addr "$A"
 		for call in lock lc_get; do
-			run owner "$call" "$c" -owner "$A" -members "$A,$BN"
-			run forwarded "$call" "$c" -owner "$BN" -members "$A,$BN"
+			run "owner-c$c" "$call" persistent "$c" -addr "$A" -owner "$A" -members "$A,$BN"
+			run "forwarded-c$c" "$call" persistent "$c" -addr "$A" -owner "$BN" -members "$A,$BN"
 		done
 	done
 done
 
-python3 - "$W/results.jsonl" "$D" "$ROUNDS" <<'PY' | scripts/docsection.py cluster
-import json, subprocess, sys
+report python3 - "$W/results.jsonl" "$D" "$ROUNDS" <<'PY'
+import sys
+from benchlib import cores, errors, load_runs, machine, median_run, rate_cells, section, table, times
 path, d, rounds = sys.argv[1:]
-runs = {}
-for line in open(path):
-    r = json.loads(line)
-    runs.setdefault((r["call"], r["label"]), []).append(r)
-med = lambda rs: sorted(rs, key=lambda r: r["calls_per_s"])[len(rs) // 2]
+runs = load_runs(path, "call", "label")
 rows, ratios = [], []
 for c in (1, 16):
-    floor = med(runs[("noop", f"floor-c{c}")])
-    rows.append(f"| {c} | noop on A (floor) | {floor['calls_per_s']:.0f} | {floor['p50_us']:.0f} | {floor['p99_us']:.0f} | "
-                f"{sum(q['errors'] for q in runs[('noop', f'floor-c{c}')])} |")
+    floor = runs[("noop", f"floor-c{c}")]
+    rows.append([c, "noop on A (floor)", *rate_cells(median_run(floor)), errors(floor)])
     for call in ("lock", "lc_get"):
-        o, f = med(runs[(call, f"owner-c{c}")]), med(runs[(call, f"forwarded-c{c}")])
-        for label, r in (("owner", o), ("forwarded", f)):
-            errs = sum(q["errors"] for q in runs[(call, f"{label}-c{c}")])
-            rows.append(f"| {c} | {call}, {label} | {r['calls_per_s']:.0f} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | {errs} |")
-        ratios.append(f"| {c} | {call} | {f['p50_us']/o['p50_us']:.2f}× | {f['calls_per_s']/o['calls_per_s']:.2f}× |")
-cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
-nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-print(f"""<!-- bench:cluster:start -->
-## Cluster: a keyed call served by its owner vs forwarded from a non-owner
+        med = {}
+        for label in ("owner", "forwarded"):
+            rs = runs[(call, f"{label}-c{c}")]
+            med[label] = median_run(rs)
+            rows.append([c, f"{call}, {label}", *rate_cells(med[label]), errors(rs)])
+        o, f = med["owner"], med["forwarded"]
+        ratios.append([c, call, times(f["p50_us"], o["p50_us"]), times(f["calls_per_s"], o["calls_per_s"])])
+print(section("cluster", f"""## Cluster: a keyed call served by its owner vs forwarded from a non-owner
 
 Command: `make bench-cluster` (`scripts/bench-cluster.sh`, BENCH_D={d} BENCH_ROUNDS={rounds}).
-Machine: {nproc} cores, {cpu}.
+Machine: {machine()}.
 
 Two faed nodes, A and B, registered in one ZooKeeper 3.8 (started by
 `scripts/backends.sh`), cluster cache mode on. All load goes to A, one
@@ -88,15 +72,11 @@ runs use only keys B owns, so A forwards every call to B (sticky, over
 its pooled framed connections) and relays the answer. `lock` is a lock
 then an unlock of the worker's key (two calls, each counted); `lc_get`
 reads 100-byte values a setup pass stored. Everything shares the same
-{nproc} cores: the load generator and both nodes. Each row is the median
+{cores()} cores: the load generator and both nodes. Each row is the median
 of {rounds} interleaved runs of {d}.
 
-| workers | call | calls/s | p50 µs | p99 µs | errors |
-|---|---|---|---|---|---|
-""" + "\n".join(rows) + """
+{table(["workers", "call", "calls/s", "p50 µs", "p99 µs", "errors"], rows)}
 
-| workers | call | p50 forwarded / owner | calls/s forwarded / owner |
-|---|---|---|---|
-""" + "\n".join(ratios) + """
-<!-- bench:cluster:end -->""")
+{table(["workers", "call", "p50 forwarded / owner", "calls/s forwarded / owner"], ratios)}"""))
 PY
+publish cluster

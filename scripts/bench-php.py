@@ -18,13 +18,14 @@ import subprocess
 import sys
 import time
 
+from benchlib import cpu_s, fmt, machine, median, section, table, times
+
 W, NGINX, REDIS_PORT, DELAYED_REDIS_PORT = sys.argv[1], *map(int, sys.argv[2:5])
 D = os.environ.get("BENCH_D", "6s")
 WARM = os.environ.get("BENCH_WARMUP", "1s")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 DELAY = os.environ.get("BENCH_DELAY", "250us")
 ONLY = [p.strip() for p in os.environ.get("BENCH_PAGES", "").split(",") if p.strip()]
-TICK = os.sysconf("SC_CLK_TCK")
 STACK = os.path.join(W, "stack")
 
 LEAN = ["lean-unix-persistent", "lean-tcp-persistent", "lean-unix", "lean-tcp"]
@@ -65,22 +66,6 @@ def pid(name):
     return None
 
 
-def children(p):
-    try:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p)], capture_output=True, text=True).stdout
-    except OSError:
-        return []
-    return [int(x) for x in out.split()]
-
-
-def ticks(p):
-    try:
-        fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime, stime
-
-
 PROCS = {  # name in the tables -> (pid file, count its workers too)
     "faed": ("faed", False), "php-fpm": ("php-fpm", True), "nginx": ("nginx", True),
     "mariadb": ("mysql", False), "redis": ("redis1", False), "twemproxy": ("twemproxy", False),
@@ -95,7 +80,7 @@ def cpu():
         p = pid(file)
         if p is None:
             continue
-        out[name] = ticks(p) + (sum(ticks(c) for c in children(p)) if workers else 0)
+        out[name] = cpu_s(p, workers)
     return out
 
 
@@ -155,7 +140,7 @@ def measure(label, query, net, lua):
     c1, r1, m1 = cpu(), redis_conns(), mysql_conns()
     n = max(r["requests"], 1)
     r.update(label=label, net=net, conns=conns,
-             cpu_us={k: (c1[k] - c0[k]) * 1e6 / TICK / n for k in c1 if k in c0},
+             cpu_us={k: (c1[k] - c0[k]) * 1e6 / n for k in c1 if k in c0},
              redis_conns=(r1 - r0 - 1) / n,  # the second INFO's own connection
              mysql_conns=(m1 - m0 - 1) / n)
     r["errors"] = r["non2xx"] + r["socket_errors"] + r["bad_bodies"]
@@ -174,7 +159,7 @@ def rtt_us(port, n=500):
             pass
         samples.append((time.perf_counter() - t) * 1e6)
     sock.close()
-    return sorted(samples)[n // 2]
+    return median(samples)
 
 
 def run():
@@ -193,24 +178,9 @@ def run():
     return results
 
 
-def median(rs):
-    return sorted(rs, key=lambda r: r["req_s"])[len(rs) // 2]
-
-
-def fmt(v, digits=0):
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
-def times(a, b):
-    """a / b as "1.23×"; a run that completed nothing has no ratio."""
-    return f"{a / b:.2f}×" if a is not None and b else "–"
-
-
 def facts():
     fpm = [l.strip() for l in open(os.path.join(W, "php-fpm.modules"))]
-    sh = lambda c: subprocess.run(["sh", "-c", c], capture_output=True, text=True).stdout.strip()
     return {
-        "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"), "nproc": sh("nproc"),
         # what php-fpm itself loads, with the flags the script starts it with
         "php": fpm[0].split(" (")[0] if fpm else "?",
         "opcache": "on" if "Zend OPcache" in fpm else "off",
@@ -218,16 +188,12 @@ def facts():
     }
 
 
-def table(rows, base, cpu_cols):
-    head = ("| page | req/s | × direct | p50 ms | p99 ms | errors | redis conns/req | mysql conns/req | "
-            + " | ".join(f"{c} µs/req" for c in cpu_cols) + " |")
-    lines = [head, "|" + "---|" * (8 + len(cpu_cols))]
-    for r in rows:
-        cells = [r["label"], fmt(r["req_s"]), times(r["req_s"], base), fmt(r["p50_ms"], 2), fmt(r["p99_ms"], 2),
-                 str(r["errors_all"]), f"{r['redis_conns']:.2f}", f"{r['mysql_conns']:.2f}"]
-        cells += [fmt(r["cpu_us"].get(c)) for c in cpu_cols]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def page_table(rows, base, cpu_cols):
+    head = ["page", "req/s", "× direct", "p50 ms", "p99 ms", "errors", "redis conns/req", "mysql conns/req"]
+    return table(head + [f"{c} µs/req" for c in cpu_cols], [
+        [r["label"], fmt(r["req_s"]), times(r["req_s"], base), fmt(r["p50_ms"], 2), fmt(r["p99_ms"], 2),
+         r["errors_all"], f"{r['redis_conns']:.2f}", f"{r['mysql_conns']:.2f}"]
+        + [fmt(r["cpu_us"].get(c)) for c in cpu_cols] for r in rows])
 
 
 def summarize(results, rtt, calls):
@@ -236,15 +202,14 @@ def summarize(results, rtt, calls):
         by.setdefault((r["net"], r["label"]), []).append(r)
     med = {}
     for k, rs in by.items():
-        m = dict(median(rs))
+        m = dict(median(rs, key=lambda r: r["req_s"]))
         m["errors_all"] = sum(x["errors"] for x in rs)
         med[k] = m
     f = facts()
-    out = [f"""<!-- bench:php:start -->
-## PHP pages: through faed vs direct
+    out = [f"""## PHP pages: through faed vs direct
 
 Command: `make bench-php` (`scripts/bench-php.sh`; BENCH_D={D} BENCH_ROUNDS={ROUNDS}
-BENCH_WARMUP={WARM} BENCH_DELAY={DELAY or 'off'}). Machine: {f['nproc']} cores, {f['cpu']}.
+BENCH_WARMUP={WARM} BENCH_DELAY={DELAY or 'off'}). Machine: {machine()}.
 {f['php']} (opcache {f['opcache']}, faed's client preloaded with contrib/php/preload.php;
 Debian's thrift_protocol accelerator {f['accel']}).
 
@@ -272,27 +237,27 @@ cache before the runs, so they are query-cache hits.
     if ("plain", "direct") in med:
         base = med[("plain", "direct")]["req_s"]
         full = [r for r in plain if not r["label"].startswith("redis-")]
-        out.append("### Redis GET + MySQL SELECT\n\n" + table(full, base, ["faed", "php-fpm", "mariadb", "redis", "nginx"]))
+        out.append("### Redis GET + MySQL SELECT\n\n" + page_table(full, base, ["faed", "php-fpm", "mariadb", "redis", "nginx"]))
     if ("plain", "redis-direct") in med:
         rbase = med[("plain", "redis-direct")]["req_s"]
         twem = med.get(("plain", "redis-twemproxy"), {}).get("req_s")
         rows = [r for r in plain if r["label"].startswith("redis-")]
-        t = table(rows, rbase, ["faed", "twemproxy", "php-fpm", "redis", "nginx"]).replace("× direct", "× redis-direct")
+        t = page_table(rows, rbase, ["faed", "twemproxy", "php-fpm", "redis", "nginx"]).replace("× direct", "× redis-direct")
         if twem:
-            t += "\n\n| page | × twemproxy |\n|---|---|\n" + "\n".join(
-                f"| {r['label']} | {times(r['req_s'], twem)} |" for r in rows if "faed" in r["label"])
+            t += "\n\n" + table(["page", "× twemproxy"],
+                                [[r["label"], times(r["req_s"], twem)] for r in rows if "faed" in r["label"]])
         out.append("### Redis only (one GET) vs twemproxy\n\n" + t)
     delayed = [med[k] for k in med if k[0] == "delay"]
     if delayed and ("delay", "direct") in med:
         d = med[("delay", "direct")]
         cpu_cols = ["php-fpm", "faed (delay)", "linkdelay"]
-        lines = ["| page | req/s | p50 ms | p99 ms | p50 × direct | errors | "
-                 + " | ".join(f"{c} µs/req" for c in cpu_cols) + " |", "|" + "---|" * (6 + len(cpu_cols))]
+        rows = []
         for r in delayed:
             ref = med[("delay", "redis-direct")] if r["label"].startswith("redis-") and ("delay", "redis-direct") in med else d
-            lines.append(f"| {r['label']} | {r['req_s']:.0f} | {fmt(r['p50_ms'], 2)} | {fmt(r['p99_ms'], 2)} | "
-                         f"{times(r['p50_ms'], ref['p50_ms'])} | {r['errors_all']} | "
-                         + " | ".join(fmt(r["cpu_us"].get(c)) for c in cpu_cols) + " |")
+            rows.append([r["label"], f"{r['req_s']:.0f}", fmt(r["p50_ms"], 2), fmt(r["p99_ms"], 2),
+                         times(r["p50_ms"], ref["p50_ms"]), r["errors_all"]] + [fmt(r["cpu_us"].get(c)) for c in cpu_cols])
+        delayed_table = table(["page", "req/s", "p50 ms", "p99 ms", "p50 × direct", "errors"]
+                              + [f"{c} µs/req" for c in cpu_cols], rows)
         out.append(f"""### Backends on other hosts: {DELAY} each way on every backend link
 
 Every link to Redis and MariaDB (from PHP, faed and twemproxy) goes through
@@ -305,11 +270,10 @@ through it costs linkdelay's CPU (its column), which a real network would not
 take from this host, so pages that connect per request are slowed by more
 than the delay.
 
-""" + "\n".join(lines))
+""" + delayed_table)
     if calls:
         out.append(percall_table(calls))
-    out.append("<!-- bench:php:end -->")
-    return "\n\n".join(out)
+    return section("php", "\n\n".join(out) + "\n")
 
 
 # PHP's own cost per call, in a php-cli loop over one persistent unix
@@ -329,7 +293,7 @@ def percall(addr):
         for _ in range(3):
             r = subprocess.run(["php", script, addr, client, call, "20000"], capture_output=True, text=True)
             runs.append(json.loads(r.stdout))
-        m = sorted(runs, key=lambda r: r["user_us"])[1]
+        m = median(runs, key=lambda r: r["user_us"])
         n, trace = 5000, os.path.join(W, "percall.strace")
         subprocess.run(["strace", "-f", "-c", "-o", trace, "php", script, addr, client, call, str(n)],
                        capture_output=True)
@@ -345,11 +309,9 @@ def percall(addr):
 
 
 def percall_table(rows):
-    lines = ["| client | call | user µs/call | system µs/call | wall µs/call | socket syscalls per call |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['client']} | {r['call']} | {r['user_us']:.1f} | {r['sys_us']:.1f} | {r['wall_us']:.1f} | "
-                     f"{r['syscalls']} |")
+    t = table(["client", "call", "user µs/call", "system µs/call", "wall µs/call", "socket syscalls per call"],
+              [[r["client"], r["call"], f"{r['user_us']:.1f}", f"{r['sys_us']:.1f}", f"{r['wall_us']:.1f}", r["syscalls"]]
+               for r in rows])
     return ("""### PHP's CPU per call (php-cli loop)
 
 `php contrib/php/bench/percall.php unix://…/faed.sock CLIENT CALL 20000`: one
@@ -359,7 +321,7 @@ client FaedClient::connect() returns; `thrift` the generated client with the
 thrift_protocol accelerator; `thrift-pure` without it. `rd_get` is rd_call
 GET of a 100-byte value.
 
-""" + "\n".join(lines))
+""" + t)
 
 
 if __name__ == "__main__":

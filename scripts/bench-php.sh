@@ -13,12 +13,12 @@
 # running: every server it starts is stopped on exit, error or signal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/benchlib.sh
 ROOT=$PWD
 # One run at a time: a second would wipe the first one's state and ports.
 mkdir -p var
 exec 9>var/bench-php.lock
 flock -n 9 || { echo "bench-php: waiting for the run holding var/bench-php.lock" >&2; flock 9; }
-W=$ROOT/var/bench-php B=$ROOT/var/bin
 REDIS=19479 MYSQL=19406 FAED=19431 FAED_ADMIN=19432 NGINX=19480 TWEM=19481
 DREDIS=19579 DMYSQL=19506 DFAED=19531 DFAED_ADMIN=19532 DTWEM=19581 LINKDELAY=19590
 DELAY=${BENCH_DELAY-250us}
@@ -32,22 +32,12 @@ esac
 scripts/deps.sh nginx php-fpm php-redis php-mysql wrk nutcracker strace
 FPM=$(command -v php-fpm"$(php -r 'echo PHP_MAJOR_VERSION . "." . PHP_MINOR_VERSION;')" || command -v php-fpm)
 
-rm -rf "$W" && mkdir -p "$W"/{logs,tmp,run} "$B"
+workdir "$ROOT/var/bench-php"
+mkdir -p "$W"/{logs,tmp,run}
 chmod 755 "$W" "$W/run"
 chown www-data "$W/logs" 2>/dev/null || chmod 777 "$W/logs"
-go build -o "$B/" ./cmd/faed ./contrib/linkdelay
-
-export BACKENDS_DIR=$W/stack REDIS_PORTS=$REDIS MEMCACHED_PORTS= MYSQL_PORT=$MYSQL MONGO_PORT= ZK_PORT=
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	scripts/backends.sh down
-}
-trap cleanup EXIT
-started() { pids+=("$1"); echo "$1" >"$W/run/$2.pid"; } # PID NAME
-
-scripts/backends.sh up
+build ./cmd/faed ./contrib/linkdelay
+backends_up redis="$REDIS" mysql="$MYSQL"
 seq 0 9999 | awk '{printf "SET bench:k:%d v%d\r\n", $1, $1}' | redis-cli -p "$REDIS" --pipe >/dev/null
 mariadb --no-defaults -uroot --socket="$BACKENDS_DIR/mysql/mysqld.sock" <<'SQL'
 DROP DATABASE IF EXISTS faed_bench;
@@ -56,12 +46,6 @@ USE faed_bench;
 CREATE TABLE kv (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB;
 INSERT INTO kv SELECT seq, CONCAT('v', seq) FROM seq_0_to_9999;
 SQL
-
-wait_tcp() { # PORT NAME
-	for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-	echo "bench-php: $2 not listening on $1; logs in $W/logs" >&2
-	return 1
-}
 
 faed_conf() { # NAME TCP ADMIN REDIS MYSQL
 	cat >"$W/$1.toml" <<TOML
@@ -83,9 +67,8 @@ user = "faed"
 password = "faed"
 db = "faed_bench"
 TOML
-	"$B/faed" -conf "$W/$1.toml" 2>"$W/logs/$1.log" &
-	started $! "$1"
-	wait_tcp "$2" "$1"
+	start "$1" "$W/logs/$1.log" "$B/faed" -conf "$W/$1.toml"
+	wait_ready "$1" listening "127.0.0.1:$2" "$W/run/$1.sock"
 }
 
 twemproxy() { # NAME PORT REDIS
@@ -99,14 +82,15 @@ bench:
   servers:
     - 127.0.0.1:$3:1
 YML
-	nutcracker -c "$W/$1.yml" -o "$W/logs/$1.log" -s $(($2 + 1)) -a 127.0.0.1 </dev/null >/dev/null 2>&1 &
-	started $! "$1"
-	wait_tcp "$2" "$1"
+	start "$1" "$W/logs/$1.out" nutcracker -c "$W/$1.yml" -o "$W/logs/$1.log" -s $(($2 + 1)) -a 127.0.0.1
+	also_log "$1" "$W/logs/$1.log"
+	wait_ready "$1" listening "127.0.0.1:$2"
 }
 
 # Every id's row in faed's query cache before any run, so that the cached
 # pages are hits from their first request whatever their place in the order.
 warm_cache() { # FAED_NAME
+	# shellcheck disable=SC2016 # PHP's own $variables
 	php -r 'require "contrib/php/autoload.php";
 		$c = Faed\FaedClient::connect("unix://" . $argv[1]);
 		$ctx = Faed\FaedClient::context("bench-warm");
@@ -131,9 +115,8 @@ link() { # NAME LISTEN UPSTREAM: a Toxiproxy proxy, DELAY_US µs each way
 	done
 }
 if [[ -n $DELAY ]]; then
-	"$B/linkdelay" -listen "127.0.0.1:$LINKDELAY" </dev/null >"$W/logs/linkdelay.log" 2>&1 &
-	started $! linkdelay
-	wait_tcp "$LINKDELAY" linkdelay
+	start linkdelay "$W/logs/linkdelay.log" "$B/linkdelay" -listen "127.0.0.1:$LINKDELAY"
+	wait_ready linkdelay listening "127.0.0.1:$LINKDELAY"
 	link redis "$DREDIS" "$REDIS"
 	link mysql "$DMYSQL" "$MYSQL"
 	faed_conf faed-delay "$DFAED" "$DFAED_ADMIN" "$DREDIS" "$DMYSQL"
@@ -177,9 +160,9 @@ CONF
 FPM_ARGS=(-d opcache.enable=1 -d opcache.preload="$ROOT/contrib/php/preload.php" -d opcache.preload_user=www-data)
 "$FPM" -m | grep -qx thrift_protocol || FPM_ARGS+=(-d extension=thrift_protocol.so)
 { "$FPM" -v | head -n 1; "$FPM" "${FPM_ARGS[@]}" -m; } >"$W/php-fpm.modules" # for the section's facts
-"$FPM" --nodaemonize -y "$W/php-fpm.conf" "${FPM_ARGS[@]}" </dev/null >"$W/logs/php-fpm.out" 2>&1 &
-started $! php-fpm
-for _ in $(seq 200); do [[ -S $W/run/php-fpm.sock ]] && break; sleep 0.05; done
+start php-fpm "$W/logs/php-fpm.out" "$FPM" --nodaemonize -y "$W/php-fpm.conf" "${FPM_ARGS[@]}"
+also_log php-fpm "$W/logs/php-fpm.log"
+wait_ready php-fpm test -S "$W/run/php-fpm.sock"
 
 cat >"$W/nginx.conf" <<CONF
 worker_processes 2;
@@ -204,18 +187,16 @@ http {
     }
 }
 CONF
-nginx -e "$W/logs/nginx-startup.log" -c "$W/nginx.conf" -p "$W" -g 'daemon off;' </dev/null >"$W/logs/nginx.out" 2>&1 &
-started $! nginx
-wait_tcp "$NGINX" nginx
+start nginx "$W/logs/nginx.out" nginx -e "$W/logs/nginx-startup.log" -c "$W/nginx.conf" -p "$W" -g 'daemon off;'
+also_log nginx "$W/logs/nginx-startup.log"
+also_log nginx "$W/logs/nginx-error.log"
+wait_ready nginx listening "127.0.0.1:$NGINX"
 
-# In the background so that a signal reaches the trap at once (bash runs it
-# only after a foreground command ends); through a file so that a run that
-# fails half-way leaves the last section as it was.
-python3 scripts/bench-php.py "$W" "$NGINX" "$REDIS" "$DREDIS" >"$W/section.md" &
-pids+=("$!")
-wait "$!"
+# The pid of every server, where bench-php.py reads them for its CPU columns.
+for name in "${!pid_of[@]}"; do echo "${pid_of[$name]}" >"$W/run/$name.pid"; done
+report python3 scripts/bench-php.py "$W" "$NGINX" "$REDIS" "$DREDIS"
 if [[ -n ${BENCH_PAGES:-} ]]; then # a subset is a look, not the record
 	echo "bench-php: BENCH_PAGES set: docs/BENCHMARKS.md left as it was; this run's section is $W/section.md" >&2
 else
-	scripts/docsection.py php <"$W/section.md"
+	publish php
 fi

@@ -8,31 +8,10 @@
 #   BENCH_IDLE (8192) idle sessions for the memory table, 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/benchlib.sh
 D=${BENCH_D:-5s} C=${BENCH_C:-16} ROUNDS=${BENCH_ROUNDS:-3} IDLE_N=${BENCH_IDLE:-8192}
-W=var/bench B=var/bin
-rm -rf "$W" && mkdir -p "$W" "$B"
-go build -o "$B/faed" ./cmd/faed
-go build -o "$B/" ./cmd/faed-bench ./contrib/baseline/tsimple ./contrib/baseline/echo
-
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-# ready NAME PID PORT SOCK: wait until the server answers on its TCP port
-# and has made its unix socket; fail with its log if it died or took >5s.
-ready() {
-	for _ in $(seq 100); do
-		if ! kill -0 "$2" 2>/dev/null; then
-			echo "$1 exited:" >&2 && cat "$W/$1.log" >&2 && return 1
-		fi
-		(exec 3<>"/dev/tcp/127.0.0.1/$3") 2>/dev/null && [[ -S $4 ]] && return 0
-		sleep 0.05
-	done
-	echo "$1 not ready after 5s" >&2 && return 1
-}
+workdir var/bench
+build ./cmd/faed ./cmd/faed-bench ./contrib/baseline/tsimple ./contrib/baseline/echo
 
 cat >"$W/faed.toml" <<TOML
 [server]
@@ -43,15 +22,16 @@ listen = "127.0.0.1:19101"
 [log]
 level = "warn"
 TOML
-"$B/faed" -conf "$W/faed.toml" 2>"$W/faed.log" &
-pids+=($!)
-"$B/tsimple" -addr 127.0.0.1:19002 -unix "$PWD/$W/tsimple.sock" 2>"$W/tsimple.log" &
-pids+=($!)
-"$B/echo" -addr 127.0.0.1:19003 -unix "$PWD/$W/echo.sock" 2>"$W/echo.log" &
-pids+=($!)
-ready faed "${pids[0]}" 19001 "$W/faed.sock"
-ready tsimple "${pids[1]}" 19002 "$W/tsimple.sock"
-ready echo "${pids[2]}" 19003 "$W/echo.sock"
+start faed "$W/faed.log" "$B/faed" -conf "$W/faed.toml"
+start tsimple "$W/tsimple.log" "$B/tsimple" -addr 127.0.0.1:19002 -unix "$PWD/$W/tsimple.sock"
+start echo "$W/echo.log" "$B/echo" -addr 127.0.0.1:19003 -unix "$PWD/$W/echo.sock"
+wait_ready faed listening 127.0.0.1:19001 "$W/faed.sock"
+wait_ready tsimple listening 127.0.0.1:19002 "$W/tsimple.sock"
+wait_ready echo listening 127.0.0.1:19003 "$W/echo.sock"
+declare -A addr=(
+	[faed-tcp]=127.0.0.1:19001 [tsimple-tcp]=127.0.0.1:19002 [echo-tcp]=127.0.0.1:19003
+	[faed-unix]=$PWD/$W/faed.sock [tsimple-unix]=$PWD/$W/tsimple.sock [echo-unix]=$PWD/$W/echo.sock
+)
 
 # Resident memory per idle session, on the fresh processes: open IDLE_N
 # connections, one call each, hold them, compare RSS with and without.
@@ -59,32 +39,23 @@ idle_rows=""
 if ((IDLE_N > 0)); then
 	ulimit -n $((IDLE_N * 2 + 1024)) 2>/dev/null || true
 	rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-	for i in 0 1; do
-		label=$([[ $i == 0 ]] && echo faed || echo tsimple)
-		pid=${pids[$i]}
+	for label in faed tsimple; do
+		pid=${pid_of[$label]}
 		before=$(rss "$pid")
-		"$B/faed-bench" -addr "127.0.0.1:1900$((i + 1))" -mode idle -c "$IDLE_N" -d 3s 2>"$W/idle-$label.log" >/dev/null &
-		bench=$!
-		pids+=("$bench")
-		for _ in $(seq 600); do grep -q holding "$W/idle-$label.log" && break; sleep 0.1; done
-		sleep 1
+		start "idle-$label" "$W/idle-$label.log" "$B/faed-bench" -addr "${addr[$label-tcp]}" -mode idle -c "$IDLE_N" -d 3s
+		wait_ready "idle-$label" grep -q holding "$W/idle-$label.log"
+		sleep 1 # not a wait for readiness: RSS is read a second into the 3s hold
 		during=$(rss "$pid")
-		wait "$bench"
+		wait "${pid_of[idle-$label]}" || fail "idle-$label" "failed"
 		per=$(awk -v a="$before" -v b="$during" -v n="$IDLE_N" 'BEGIN { printf "%.1f", (b - a) / n }')
 		idle_rows+="| $label | $IDLE_N | $((before / 1024)) MiB | $((during / 1024)) MiB | $per KiB |"$'\n'
 	done
 fi
 
-declare -A addr=(
-	[faed-tcp]=127.0.0.1:19001 [tsimple-tcp]=127.0.0.1:19002 [echo-tcp]=127.0.0.1:19003
-	[faed-unix]=$PWD/$W/faed.sock [tsimple-unix]=$PWD/$W/tsimple.sock [echo-unix]=$PWD/$W/echo.sock
-)
 for round in $(seq "$ROUNDS"); do
 	for mode in persistent short; do
 		for label in faed-tcp tsimple-tcp echo-tcp faed-unix tsimple-unix echo-unix; do
-			echo "round $round/$ROUNDS: $label $mode" >&2
-			"$B/faed-bench" -addr "${addr[$label]}" -label "$label" -mode "$mode" -call noop \
-				-c "$C" -d "$D" -warmup 1s -json 2>>"$W/runs.log" >>"$W/results.jsonl"
+			run "$label" noop "$mode" "$C" -addr "${addr[$label]}"
 		done
 	done
 done
@@ -105,14 +76,14 @@ MD
 fi
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -z $(git status --porcelain 2>/dev/null) ]] || rev+=" (with uncommitted changes)"
-cat <<MD | scripts/docsection.py foundation
+report cat <<MD
 <!-- bench:foundation:start -->
 ## Foundation: faed vs bare TSimpleServer vs raw echo (noop)
 
 Command: \`make bench\` (\`BENCH_D=$D BENCH_C=$C BENCH_ROUNDS=$ROUNDS BENCH_IDLE=$IDLE_N scripts/bench.sh\`),
 run $(date -u +%Y-%m-%dT%H:%MZ) at $rev.
 Each run: \`faed-bench -addr ADDR -label TARGET -mode MODE -call noop -c $C -d $D -warmup 1s -json\`.
-Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), $(go version | cut -d' ' -f3).
+Machine: $(python3 scripts/benchlib.py machine), Linux $(uname -r), $(go version | cut -d' ' -f3).
 
 All servers and the load generator share the machine's cores, on loopback.
 \`faed-bench\` sends pre-encoded noop calls (buffered transport, strict
@@ -142,3 +113,4 @@ $table
 $idle_section
 <!-- bench:foundation:end -->
 MD
+publish foundation

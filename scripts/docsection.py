@@ -4,7 +4,8 @@
 Usage: docsection.py NAME < section.md
 The section on stdin must start with <!-- bench:NAME:start --> and end with
 <!-- bench:NAME:end -->; the part of the file between those markers is
-replaced, or the section is appended when the file lacks it.
+replaced, or the section is appended when the file lacks it. Other input
+(a report that failed half-way) leaves the file as it was, and exits 1.
 """
 import os
 import re
@@ -12,6 +13,10 @@ import sys
 
 name = sys.argv[1]
 section = sys.stdin.read().strip("\n")
+start, end = "<!-- bench:%s:start -->" % name, "<!-- bench:%s:end -->" % name
+if not (section.startswith(start) and section.endswith(end)):
+    # a report that failed half-way: the doc keeps the section it has
+    sys.exit("docsection.py: the section on stdin is not %s ... %s; docs/BENCHMARKS.md left as it was" % (start, end))
 path = os.path.join(os.path.dirname(__file__), "..", "docs", "BENCHMARKS.md")
 if os.path.exists(path):
     doc = open(path).read()
