@@ -114,6 +114,8 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 		eng.Collector(),
 		newCacheCollector("local_cache", lc),
 		newCacheCollector("query_cache", d.queryCache),
+		newBackendCollector(backendSources{Redis: d.redis.Stats, Memcache: d.memcache.Stats, MySQL: d.mysql.Stats,
+			Mongo: d.mongo.Stats, OpenTransactions: d.mysql.OpenTransactions, SharedMisses: d.queries.Shared}),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -138,7 +140,7 @@ func (d *daemon) joinCluster(parts *servant.Parts, locks *lock.Table) error {
 		self = d.cfg.Server.Listen
 	}
 	node, err := peer.New(cc.Config, self, peer.Info{Version: version, Started: d.started, Admin: d.cfg.Admin.Listen},
-		d.cfg.Node.WorkerID, peer.Hooks{SessionLost: locks.Clear}, d.log)
+		d.cfg.Node.WorkerID, peer.Hooks{ZKSessionLost: locks.Clear}, d.log)
 	if err != nil {
 		return err
 	}

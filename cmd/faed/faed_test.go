@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,42 +48,61 @@ func binary(t *testing.T) string {
 	return faedBin
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // proc is a running faed binary.
 type proc struct {
 	cmd    *exec.Cmd
-	addr   string
+	addr   string // the bound TCP address, read from faed's log
 	unix   string
-	admin  string
+	admin  string // the bound admin address, read from faed's log
 	dir    string
-	stderr *bytes.Buffer
-	done   chan error
+	stderr *logBuffer
+	exited chan struct{} // closed when the process is gone; then err is its exit
+	err    error
 }
 
-// startFaed runs faed with a config holding fresh ports, a unix socket and
+// logBuffer is faed's stderr, read while faed still writes it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// The lines faed logs once a listener is bound (engine and admin); a test
+// binds port 0 and learns the port from them, so no port is ever released
+// by the test before faed binds it.
+var (
+	tcpListening   = regexp.MustCompile(`msg=listening network=tcp addr=(\S+)`)
+	adminListening = regexp.MustCompile(`msg="admin listening" addr=(\S+)`)
+)
+
+// startFaed runs faed on ports the kernel picks, a unix socket in dir and
 // extra TOML appended.
 func startFaed(t *testing.T, dir, extra string) *proc {
 	t.Helper()
-	return startFaedAt(t, dir, freePort(t), freePort(t), extra)
+	return startFaedAt(t, dir, "127.0.0.1:0", extra)
 }
 
-// startFaedAt is startFaed on given addresses (a node restarted in place).
-func startFaedAt(t *testing.T, dir, addr, admin, extra string) *proc {
+// startFaedAt is startFaed with the TCP address given: a cluster node's
+// address must be known before it starts (see reserveAddr), and a node
+// restarted in place keeps its old one. The admin port is always picked
+// by the kernel.
+func startFaedAt(t *testing.T, dir, addr, extra string) *proc {
 	t.Helper()
-	p := &proc{addr: addr, unix: filepath.Join(dir, "faed.sock"), admin: admin, dir: dir,
-		stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{unix: filepath.Join(dir, "faed.sock"), dir: dir, stderr: &logBuffer{}, exited: make(chan struct{})}
 	conf := filepath.Join(dir, "faed.toml")
-	body := fmt.Sprintf("[server]\nlisten = %q\nunix = %q\ndrain_timeout = \"2s\"\n[admin]\nlisten = %q\n%s",
-		p.addr, p.unix, p.admin, extra)
+	body := fmt.Sprintf("[server]\nlisten = %q\nunix = %q\ndrain_timeout = \"2s\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"+
+		"[log]\nlevel = \"info\"\nformat = \"text\"\n%s", addr, p.unix, extra)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -91,26 +111,51 @@ func startFaedAt(t *testing.T, dir, addr, admin, extra string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { p.kill() })
+	p.waitReady(t)
+	return p
+}
+
+// waitReady learns the bound addresses from the log, then waits for
+// /readyz.
+func (p *proc) waitReady(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + p.admin + "/readyz")
-		if err == nil {
+		select {
+		case <-p.exited:
+			t.Fatalf("faed exited during start-up: %v; stderr:\n%s", p.err, p.stderr)
+		default:
+		}
+		if p.addr == "" || p.admin == "" {
+			log := p.stderr.String()
+			if m := tcpListening.FindStringSubmatch(log); m != nil {
+				p.addr = m[1]
+			}
+			if m := adminListening.FindStringSubmatch(log); m != nil {
+				p.admin = m[1]
+			}
+		} else if resp, err := http.Get("http://" + p.admin + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("faed not ready in 30s; stderr:\n%s", p.stderr)
+			t.Fatalf("faed not ready in 30s (from its log: tcp %q, admin %q); stderr:\n%s", p.addr, p.admin, p.stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill ends the process with SIGKILL (if it still runs) and waits for it.
+func (p *proc) kill() {
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 	}
 }
 
@@ -121,8 +166,8 @@ func (p *proc) stop(t *testing.T, sig os.Signal) error {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		return err
+	case <-p.exited:
+		return p.err
 	case <-time.After(60 * time.Second):
 		t.Fatalf("faed did not exit within 60s of %v", sig)
 		return nil

@@ -121,9 +121,10 @@ func (s *Server) do(op func() error) error {
 	return nil
 }
 
-// ServerStats are one server's figures for /stats.
+// ServerStats are one server's figures for /stats and /metrics.
 type ServerStats struct {
 	Name    string `json:"name"`
+	Addr    string `json:"addr"` // the URI's hosts, without credentials or options
 	Breaker string `json:"breaker"`
 	Calls   int64  `json:"calls"`
 	Errors  int64  `json:"errors"`
@@ -133,8 +134,25 @@ type ServerStats struct {
 func (p *Pools) Stats() []ServerStats {
 	out := make([]ServerStats, 0, len(p.servers))
 	for _, s := range p.servers {
-		out = append(out, ServerStats{Name: s.name, Breaker: s.breaker.State(), Calls: s.calls.Load(), Errors: s.errors.Load()})
+		out = append(out, ServerStats{Name: s.name, Addr: uriHosts(p.cfg.Servers[s.name].URI), Breaker: s.breaker.State(),
+			Calls: s.calls.Load(), Errors: s.errors.Load()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// uriHosts is the host list of a mongodb:// or mongodb+srv:// URI: what
+// stats may show of it (a URI can carry a password).
+func uriHosts(uri string) string {
+	_, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return rest
 }
