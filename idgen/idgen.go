@@ -13,14 +13,14 @@ import (
 )
 
 // ID layout (compat): ts<<22 | tag<<17 | worker<<12 | seq, ts in ms since
-// epochMs.
+// epochMs (2014-01-04).
 const (
-	epochMs  = 1388834974657
-	seqBits  = 12
+	epochMs    = 1388834974657
+	seqBits    = 12
 	workerBits = 5
-	tagBits  = 5
-	maxSeq   = 1<<seqBits - 1
-	maxTag   = 1<<tagBits - 1
+	tagBits    = 5
+	maxSeq     = 1<<seqBits - 1
+	maxTag     = 1<<tagBits - 1
 	maxWorker  = 1<<workerBits - 1
 	// MaxClockBack is the longest wait for a clock that stepped back.
 	MaxClockBack = 100 * time.Millisecond
