@@ -128,8 +128,17 @@ func TestClusterZooKeeperStopped(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	waitMembers(t, nodes, nodes)
-	if _, err := clients[0].IDNext(ctx, rctx(1)); err != nil {
-		t.Fatalf("id_next with zookeeper back: %v", err)
+	// The worker id is leased again once the node has re-registered,
+	// which may be just after locks are back; until then id_next refuses.
+	for {
+		_, err := clients[0].IDNext(ctx, rctx(1))
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "worker id") || time.Now().After(deadline) {
+			t.Fatalf("id_next with zookeeper back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
