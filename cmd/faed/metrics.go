@@ -137,24 +137,29 @@ const (
 	numBackendSeries
 )
 
-var backendSeriesDefs = [numBackendSeries]struct {
+// backendSeriesDefs names, explains and types every per-server series.
+func backendSeriesDefs() [numBackendSeries]backendSeriesDef {
+	return [numBackendSeries]backendSeriesDef{
+		seriesCalls:       {"calls_total", "Calls sent to the server (mysql, mongo).", prometheus.CounterValue},
+		seriesErrors:      {"errors_total", "Calls to the server that failed (mysql, mongo).", prometheus.CounterValue},
+		seriesOpen:        {"open_connections", "Connections open to the server, in use and idle (redis, mysql).", prometheus.GaugeValue},
+		seriesInUse:       {"in_use_connections", "Connections running a call now (redis, mysql).", prometheus.GaugeValue},
+		seriesIdle:        {"idle_connections", "Connections open and idle (redis, mysql).", prometheus.GaugeValue},
+		seriesWaits:       {"waits_total", "Calls that waited for a connection because the pool was at its size (redis, mysql).", prometheus.CounterValue},
+		seriesWaitSeconds: {"wait_seconds_total", "Time calls spent waiting for a connection (redis).", prometheus.CounterValue},
+		seriesTimeouts:    {"pool_timeouts_total", "Calls that gave up waiting for a connection: pool_timeout passed (redis).", prometheus.CounterValue},
+		seriesHits:        {"pool_hits_total", "Calls that found an idle connection (redis).", prometheus.CounterValue},
+		seriesMisses:      {"pool_misses_total", "Calls that found no idle connection and dialled or waited (redis).", prometheus.CounterValue},
+		seriesStaleClosed: {"stale_connections_closed_total", "Idle connections closed as stale (redis).", prometheus.CounterValue},
+		seriesPinned:      {"pinned_connections", "Connections held by an open transaction (mysql).", prometheus.GaugeValue},
+		seriesBreaker: {"breaker_state", "The server's circuit breaker: 0 closed (calls go through), 1 half-open " +
+			"(one probe call decides), 2 open (calls fail at once), -1 unknown.", prometheus.GaugeValue},
+	}
+}
+
+type backendSeriesDef struct {
 	name, help string
 	typ        prometheus.ValueType
-}{
-	seriesCalls:       {"calls_total", "Calls sent to the server (mysql, mongo).", prometheus.CounterValue},
-	seriesErrors:      {"errors_total", "Calls to the server that failed (mysql, mongo).", prometheus.CounterValue},
-	seriesOpen:        {"open_connections", "Connections open to the server, in use and idle (redis, mysql).", prometheus.GaugeValue},
-	seriesInUse:       {"in_use_connections", "Connections running a call now (redis, mysql).", prometheus.GaugeValue},
-	seriesIdle:        {"idle_connections", "Connections open and idle (redis, mysql).", prometheus.GaugeValue},
-	seriesWaits:       {"waits_total", "Calls that waited for a connection because the pool was at its size (redis, mysql).", prometheus.CounterValue},
-	seriesWaitSeconds: {"wait_seconds_total", "Time calls spent waiting for a connection (redis).", prometheus.CounterValue},
-	seriesTimeouts:    {"pool_timeouts_total", "Calls that gave up waiting for a connection: pool_timeout passed (redis).", prometheus.CounterValue},
-	seriesHits:        {"pool_hits_total", "Calls that found an idle connection (redis).", prometheus.CounterValue},
-	seriesMisses:      {"pool_misses_total", "Calls that found no idle connection and dialled or waited (redis).", prometheus.CounterValue},
-	seriesStaleClosed: {"stale_connections_closed_total", "Idle connections closed as stale (redis).", prometheus.CounterValue},
-	seriesPinned:      {"pinned_connections", "Connections held by an open transaction (mysql).", prometheus.GaugeValue},
-	seriesBreaker: {"breaker_state", "The server's circuit breaker: 0 closed (calls go through), 1 half-open " +
-		"(one probe call decides), 2 open (calls fail at once), -1 unknown.", prometheus.GaugeValue},
 }
 
 // breakerValue is a breaker.State string as faed_backend_breaker_state.
@@ -189,6 +194,7 @@ type backendSample struct {
 type backendCollector struct {
 	src          backendSources
 	series       [numBackendSeries]*prometheus.Desc
+	types        [numBackendSeries]prometheus.ValueType
 	openTx, flew *prometheus.Desc
 }
 
@@ -198,8 +204,9 @@ func newBackendCollector(src backendSources) *backendCollector {
 		flew: prometheus.NewDesc("faed_query_cache_shared_misses_total",
 			"Query cache misses answered by the query another caller was running.", nil, nil),
 	}
-	for i, def := range backendSeriesDefs {
+	for i, def := range backendSeriesDefs() {
 		bc.series[i] = prometheus.NewDesc("faed_backend_"+def.name, def.help, []string{"kind", "pool", "addr"}, nil)
+		bc.types[i] = def.typ
 	}
 	return bc
 }
@@ -215,8 +222,7 @@ func (bc *backendCollector) Describe(ch chan<- *prometheus.Desc) {
 func (bc *backendCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range bc.servers() {
 		for _, v := range s.values {
-			def := backendSeriesDefs[v.series]
-			ch <- prometheus.MustNewConstMetric(bc.series[v.series], def.typ, v.value, s.kind, s.pool, s.addr)
+			ch <- prometheus.MustNewConstMetric(bc.series[v.series], bc.types[v.series], v.value, s.kind, s.pool, s.addr)
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(bc.openTx, prometheus.GaugeValue, float64(bc.src.OpenTransactions()))

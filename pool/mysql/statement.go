@@ -22,10 +22,13 @@ func (k Kind) String() string {
 	return [...]string{"exec", "query", "begin", "commit", "rollback"}[k]
 }
 
-// queryWords start statements that return rows.
-var queryWords = map[string]bool{
-	"SELECT": true, "SHOW": true, "DESCRIBE": true, "DESC": true, "EXPLAIN": true, "WITH": true,
-	"VALUES": true, "TABLE": true,
+// isQueryWord: statements starting with w return rows.
+func isQueryWord(w string) bool {
+	switch w {
+	case "SELECT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "WITH", "VALUES", "TABLE":
+		return true
+	}
+	return false
 }
 
 // Classify tells what sql is from its first words, case-insensitively,
@@ -33,7 +36,7 @@ var queryWords = map[string]bool{
 func Classify(sql string) Kind {
 	w1, rest := firstWord(sql)
 	switch {
-	case queryWords[w1]:
+	case isQueryWord(w1):
 		return Query
 	case w1 == "BEGIN":
 		return Begin
