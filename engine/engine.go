@@ -25,14 +25,16 @@ type Engine struct {
 	limits *clientLimits
 	slots  chan struct{}
 
-	baseCtx   context.Context // cancelled at the end of Shutdown, or when it cuts sessions off
-	cancel    context.CancelFunc
-	closing   atomic.Bool
-	drainNs   atomic.Int64 // unix ns when Shutdown began
-	drainOnce sync.Once
-	watchOnce sync.Once
-	watchStop chan struct{}
-	watchDone chan struct{}
+	baseCtx    context.Context // cancelled at the end of Shutdown, or when it cuts sessions off
+	cancel     context.CancelFunc
+	closing    atomic.Bool
+	drainNs    atomic.Int64 // unix ns when Shutdown began
+	drainOnce  sync.Once
+	handedOver atomic.Bool // the sockets belong to a successor too
+	unixFile   fileID      // the unix socket's file as bound
+	watchOnce  sync.Once
+	watchStop  chan struct{}
+	watchDone  chan struct{}
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -81,28 +83,50 @@ func New(cfg Config, proc thrift.TProcessor, log *slog.Logger) (*Engine, error) 
 // Stats returns the live counters.
 func (e *Engine) Stats() *Stats { return e.stats }
 
+// Binder binds one of the engine's listeners. bind is the engine's own way
+// (a fresh socket); a Binder may hand back a socket inherited from the
+// process before it instead (a binary upgrade).
+type Binder func(network, addr string, bind func() (net.Listener, error)) (net.Listener, error)
+
 // Start binds the configured listeners and serves them in the background.
 // Either all listeners are bound or none is left open.
-func (e *Engine) Start() error {
+func (e *Engine) Start() error { return e.StartWith(nil) }
+
+// StartWith is Start with the sockets bound through b (nil: bound fresh).
+func (e *Engine) StartWith(b Binder) error {
+	if b == nil {
+		b = func(_, _ string, bind func() (net.Listener, error)) (net.Listener, error) { return bind() }
+	}
 	var ls []net.Listener
+	fail := func(err error) error {
+		for _, l := range ls {
+			l.Close()
+		}
+		return err
+	}
 	if e.cfg.Listen != "" {
-		// No TCP keep-alive on client connections: four setsockopt calls per
-		// accepted connection (php-fpm makes thousands a second), and the
-		// idle timeout already ends sessions whose client went away.
-		lc := net.ListenConfig{KeepAlive: -1}
-		l, err := lc.Listen(context.Background(), "tcp", e.cfg.Listen)
+		l, err := b("tcp", e.cfg.Listen, func() (net.Listener, error) {
+			// No TCP keep-alive on client connections: four setsockopt calls
+			// per accepted connection (php-fpm makes thousands a second), and
+			// the idle timeout already ends sessions whose client went away.
+			lc := net.ListenConfig{KeepAlive: -1}
+			return lc.Listen(context.Background(), "tcp", e.cfg.Listen)
+		})
 		if err != nil {
-			return fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+			return fail(fmt.Errorf("listen %s: %w", e.cfg.Listen, err))
 		}
 		ls = append(ls, l)
 	}
 	if e.cfg.Unix != "" {
-		l, err := listenUnix(e.cfg.Unix, e.cfg.UnixMode)
+		l, err := b("unix", e.cfg.Unix, func() (net.Listener, error) { return listenUnix(e.cfg.Unix, e.cfg.UnixMode) })
 		if err != nil {
-			for _, l := range ls {
-				l.Close()
-			}
-			return err
+			return fail(err)
+		}
+		if ul, ok := l.(*net.UnixListener); ok {
+			ul.SetUnlinkOnClose(false) // the file goes only in a plain stop: see Shutdown
+		}
+		if e.unixFile, err = fileIDOf(e.cfg.Unix); err != nil {
+			return fail(fmt.Errorf("unix socket %s: %w", e.cfg.Unix, err))
 		}
 		ls = append(ls, l)
 	}
@@ -173,10 +197,21 @@ func (e *Engine) drainStart() time.Time { return time.Unix(0, e.drainNs.Load()) 
 // grace is how long idle sessions may still send a call during a stop.
 func (e *Engine) grace() time.Duration { return min(drainGrace, e.cfg.DrainTimeout) }
 
+// HandOver says the listening sockets now belong to a successor process
+// too (a binary upgrade): Shutdown then only closes this process's
+// descriptors, and connections waiting in the kernel's queue are left to
+// the successor.
+func (e *Engine) HandOver() { e.handedOver.Store(true) }
+
 // Shutdown stops accepting, lets idle sessions send one last call within a
 // short grace, lets busy ones finish their call, and waits for all of them
 // until ctx ends; then it cancels and closes what is left. Calling it twice
 // is safe.
+//
+// Connections the kernel has already accepted are served, never reset:
+// unless the sockets were handed over, new connections are turned away
+// first (quiesce), the connections already queued are accepted until the
+// queue is empty, and only then are the sockets closed.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.drainOnce.Do(func() {
 		e.drainNs.Store(time.Now().UnixNano())
@@ -184,11 +219,26 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	})
 	e.watchOnce.Do(func() { go e.watch() })
 	e.mu.Lock()
-	for _, l := range e.listeners {
-		l.Close()
-	}
+	ls := e.listeners
 	e.listeners = nil
 	e.mu.Unlock()
+	if !e.handedOver.Load() {
+		for _, l := range ls {
+			if err := quiesce(l, e.unixFile); err != nil {
+				e.log.Warn("stop: new connections not turned away; queued ones may be reset", "addr", l.Addr().String(), "error", err)
+			}
+		}
+		// The accept loops take what is queued and end at the deadline.
+		for _, l := range ls {
+			if d, ok := l.(interface{ SetDeadline(time.Time) error }); ok {
+				_ = d.SetDeadline(time.Now().Add(acceptDrain))
+			}
+		}
+		e.accepting.Wait()
+	}
+	for _, l := range ls {
+		l.Close()
+	}
 	e.accepting.Wait()
 
 	done := make(chan struct{})

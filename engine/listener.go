@@ -16,6 +16,11 @@ const (
 	maxAcceptBackoff = time.Second
 )
 
+// acceptDrain is how long a stopping engine keeps accepting what is already
+// queued once new connections are turned away; well under drainGrace, so
+// a connection accepted then still gets its call served.
+const acceptDrain = 25 * time.Millisecond
+
 func (e *Engine) acceptLoop(l net.Listener) {
 	defer e.accepting.Done()
 	var backoff time.Duration
@@ -23,6 +28,9 @@ func (e *Engine) acceptLoop(l net.Listener) {
 		conn, err := l.Accept()
 		if err != nil {
 			if e.closing.Load() || errors.Is(err, net.ErrClosed) {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					e.lastAccepts(l) // the stop's drain ended: see Shutdown
+				}
 				return
 			}
 			e.stats.AcceptErrors.Add(1)
@@ -103,4 +111,21 @@ func listenUnix(path string, mode uint32) (net.Listener, error) {
 		return nil, fmt.Errorf("unix socket %s: chmod: %w", path, err)
 	}
 	return l, nil
+}
+
+// lastAccepts takes the connections still queued on a quiesced listener
+// and closes it in one go, so the gap in which a new connection could join
+// the queue (and be reset by the close) is a few instructions wide. The
+// connections taken are served like any other.
+func (e *Engine) lastAccepts(l net.Listener) {
+	conns := acceptQueued(l)
+	l.Close()
+	for _, c := range conns {
+		if !e.acquireSlot() {
+			e.stats.Refused.Add(1)
+			c.Close()
+			continue
+		}
+		e.startSession(c)
+	}
 }

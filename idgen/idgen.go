@@ -97,6 +97,34 @@ type Generator struct {
 	mu     sync.Mutex
 	lastMs int64 // ms since epochMs of the last id
 	seq    int64
+	half   Half // which sequence numbers this process issues
+}
+
+// Half is the part of each millisecond's sequence numbers a generator
+// issues. During a binary upgrade two processes share one worker id for a
+// moment: the old one issues the even numbers, the new one the odd ones,
+// so they can never issue the same id.
+type Half int
+
+// The halves.
+const (
+	Whole Half = iota // every sequence number: one process alone
+	Even              // 0, 2, 4, …: the old process during an upgrade
+	Odd               // 1, 3, 5, …: the new process until the old one is gone
+)
+
+func (h Half) first() int64 {
+	if h == Odd {
+		return 1
+	}
+	return 0
+}
+
+func (h Half) step() int64 {
+	if h == Whole {
+		return 1
+	}
+	return 2
 }
 
 // New builds a generator for worker (0–31). With a state file it
@@ -180,11 +208,12 @@ func (g *Generator) reserve() (ms, seq int64, err error) {
 				g.mu.Unlock()
 				return 0, 0, err
 			}
-			g.lastMs, g.seq = now, 0
+			g.lastMs, g.seq = now, g.half.first()
+			seq := g.seq
 			g.mu.Unlock()
-			return now, 0, nil
-		case now == g.lastMs && g.seq < maxSeq:
-			g.seq++
+			return now, seq, nil
+		case now == g.lastMs && g.seq+g.half.step() <= maxSeq:
+			g.seq += g.half.step()
 			ms, seq = g.lastMs, g.seq
 			g.mu.Unlock()
 			return ms, seq, nil
@@ -205,10 +234,34 @@ func (g *Generator) reserve() (ms, seq int64, err error) {
 
 func (g *Generator) nowMs() int64 { return g.clock.Now().UnixMilli() - epochMs }
 
-// Close saves the final high-water mark.
+// Split switches to issuing half h of the sequence numbers, from the next
+// millisecond on (so ids already issued in this one cannot be met again).
+//
+// Even is for the old process just before it starts its successor: the
+// exact high-water mark is saved, so the successor (which opens the state
+// file and starts after the mark, with Odd) waits no longer than needed.
+// Whole is for the process left alone: the successor once the old one has
+// exited (the mark is saved again, as the old one may have written its own
+// last), or the old one when the successor failed to start.
+func (g *Generator) Split(h Half) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.half = h
+	g.lastMs, g.seq = max(g.lastMs, g.nowMs()), maxSeq
+	if h == Odd {
+		return nil
+	}
+	return g.state.close(g.lastMs)
+}
+
+// Close saves the final high-water mark; a process that has handed over
+// (Even) leaves the file to its successor, whose mark is the later one.
 func (g *Generator) Close() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.half == Even {
+		return nil
+	}
 	return g.state.close(g.lastMs)
 }
 

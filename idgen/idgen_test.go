@@ -235,3 +235,80 @@ func BenchmarkIDNext(b *testing.B) {
 		})
 	}
 }
+
+// TestSplitNeverIssuesOneIDTwice is a binary upgrade: the old generator
+// issues ids, switches to the even half and saves its mark; the new one
+// opens the same state file, takes the odd half, and both issue ids side
+// by side (as fast as they can, so most fall in shared milliseconds);
+// then the old one closes and the new one takes the whole range again.
+// No id is issued twice, and the new one's mark file ends up covering
+// every id.
+func TestSplitNeverIssuesOneIDTwice(t *testing.T) {
+	cfg := idgen.DefaultConfig()
+	cfg.StateFile = filepath.Join(t.TempDir(), "id.state")
+	old := newGen(t, cfg, 3, nil)
+	seen := map[int64]string{}
+	var mu sync.Mutex
+	issue := func(g *idgen.Generator, who string, n int) {
+		for range n {
+			id, err := g.Next(1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			if prev, dup := seen[id]; dup {
+				t.Errorf("id %d issued by %s and %s", id, prev, who)
+			}
+			seen[id] = who
+			mu.Unlock()
+		}
+	}
+	issue(old, "old alone", 20000)
+	if err := old.Split(idgen.Even); err != nil {
+		t.Fatal(err)
+	}
+	successor := newGen(t, cfg, 3, nil)
+	if err := successor.Split(idgen.Odd); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); issue(old, "old (even)", 50000) }()
+	go func() { defer wg.Done(); issue(successor, "new (odd)", 50000) }()
+	wg.Wait()
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := successor.Split(idgen.Whole); err != nil {
+		t.Fatal(err)
+	}
+	issue(successor, "new alone", 20000)
+	var halves [2]int
+	var last int64
+	for id, who := range seen {
+		seq := idgen.Decode(id)[3]
+		if who == "old (even)" && seq%2 != 0 || who == "new (odd)" && seq%2 != 1 {
+			t.Fatalf("%s issued seq %d", who, seq)
+		}
+		if who == "old (even)" || who == "new (odd)" {
+			halves[seq%2]++
+		}
+		last = max(last, id)
+	}
+	if len(seen) != 140000 || halves[0] != 50000 || halves[1] != 50000 {
+		t.Fatalf("%d ids, halves %v", len(seen), halves)
+	}
+	if err := successor.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A third process starts after every id issued so far.
+	next := newGen(t, cfg, 3, nil)
+	id, err := next.Next(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id>>22 <= last>>22 {
+		t.Fatalf("after a restart id %d is not in a later ms than %d", id, last)
+	}
+}

@@ -56,9 +56,12 @@ func (st *state) close(lastMs int64) error {
 
 // save writes the mark durably: temp file, fsync, rename.
 func (st *state) save(mark int64) error {
-	tmp := st.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	// A temp file of its own: during a binary upgrade two processes save
+	// the same mark file.
+	f, err := os.CreateTemp(filepath.Dir(st.path), filepath.Base(st.path)+".tmp*")
+	tmp := ""
 	if err == nil {
+		tmp = f.Name()
 		_, err = f.WriteString(strconv.FormatInt(mark, 10) + "\n")
 		if err == nil {
 			err = f.Sync()
@@ -68,7 +71,13 @@ func (st *state) save(mark int64) error {
 		}
 	}
 	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
 		err = os.Rename(tmp, st.path)
+	}
+	if err != nil && tmp != "" {
+		_ = os.Remove(tmp)
 	}
 	if err == nil {
 		err = syncDir(filepath.Dir(st.path))
