@@ -29,12 +29,15 @@ type AdminSources struct {
 	Ready func() error
 	// Config returns the running configuration with secrets masked.
 	Config func() ([]byte, error)
+	// Handlers are further routes by pattern, e.g. "POST /upgrade".
+	Handlers map[string]http.Handler
 }
 
 // Admin is the operator's HTTP endpoint: a live dashboard, health,
 // readiness, stats, metrics, pprof and the redacted config. It never
 // shares a port with clients and never uses http.DefaultServeMux.
 type Admin struct {
+	mux *http.ServeMux
 	cfg AdminConfig
 	srv *http.Server
 	log *slog.Logger
@@ -89,12 +92,16 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 	if src.Metrics != nil {
 		mux.Handle("GET /metrics", src.Metrics)
 	}
+	for pattern, h := range src.Handlers {
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return &Admin{
+		mux: mux,
 		cfg: cfg,
 		log: log,
 		srv: &http.Server{
@@ -105,13 +112,26 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 	}
 }
 
+// Handle adds a route (e.g. "POST /upgrade") before Start.
+func (a *Admin) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
 // Start binds the admin listener and serves it in the background; with an
 // empty listen address it does nothing.
-func (a *Admin) Start() error {
+func (a *Admin) Start() error { return a.StartWith(nil) }
+
+// StartWith is Start with the socket bound through b (nil: bound fresh).
+func (a *Admin) StartWith(b Binder) error {
 	if a.cfg.Listen == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", a.cfg.Listen)
+	bind := func() (net.Listener, error) { return net.Listen("tcp", a.cfg.Listen) }
+	var ln net.Listener
+	var err error
+	if b == nil {
+		ln, err = bind()
+	} else {
+		ln, err = b("tcp", "admin "+a.cfg.Listen, bind)
+	}
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w", a.cfg.Listen, err)
 	}
@@ -139,4 +159,19 @@ func (a *Admin) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return a.srv.Shutdown(ctx)
+}
+
+// LoopbackOnly refuses, with 403, requests that do not come from this
+// host: operations that change the running process (reload, upgrade,
+// tracing) must not be reachable from the network even when the admin
+// listener is.
+func LoopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "forbidden: only from this host", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

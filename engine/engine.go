@@ -83,10 +83,12 @@ func New(cfg Config, proc thrift.TProcessor, log *slog.Logger) (*Engine, error) 
 // Stats returns the live counters.
 func (e *Engine) Stats() *Stats { return e.stats }
 
-// Binder binds one of the engine's listeners. bind is the engine's own way
-// (a fresh socket); a Binder may hand back a socket inherited from the
-// process before it instead (a binary upgrade).
-type Binder func(network, addr string, bind func() (net.Listener, error)) (net.Listener, error)
+// Binder binds one listener. key names it among the process's sockets
+// (the unix socket's path, or a role and the configured address: two
+// listeners configured on port 0 must not be taken for one); bind is the
+// caller's own way (a fresh socket). A Binder may hand back a socket
+// inherited from the process before it instead (a binary upgrade).
+type Binder func(network, key string, bind func() (net.Listener, error)) (net.Listener, error)
 
 // Start binds the configured listeners and serves them in the background.
 // Either all listeners are bound or none is left open.
@@ -105,7 +107,7 @@ func (e *Engine) StartWith(b Binder) error {
 		return err
 	}
 	if e.cfg.Listen != "" {
-		l, err := b("tcp", e.cfg.Listen, func() (net.Listener, error) {
+		l, err := b("tcp", "rpc "+e.cfg.Listen, func() (net.Listener, error) {
 			// No TCP keep-alive on client connections: four setsockopt calls
 			// per accepted connection (php-fpm makes thousands a second), and
 			// the idle timeout already ends sessions whose client went away.

@@ -343,9 +343,23 @@ func (n *Node) Connected() bool { return n.conn.State() == zk.StateHasSession }
 // Deregister removes this node from the member list (first step of a
 // graceful stop: peers stop sending it keys). The ZooKeeper session, and
 // with it the worker lease, stays until Close.
+//
+// Only this session's node is removed: after a binary upgrade the member
+// node at this address belongs to the successor, which registered first.
 func (n *Node) Deregister() error {
 	n.leaving.Store(true)
-	err := n.do(func() error { return n.conn.Delete(n.cfg.Root+"/"+n.self, -1) })
+	path := n.cfg.Root + "/" + n.self
+	err := n.do(func() error {
+		_, st, err := n.conn.Get(path)
+		if err != nil {
+			return err
+		}
+		if st.EphemeralOwner != n.conn.SessionID() {
+			n.log.Info("leaving the cluster: the member node is a successor's now", "path", path)
+			return nil
+		}
+		return n.conn.Delete(path, st.Version)
+	})
 	if errors.Is(err, zk.ErrNoNode) {
 		return nil
 	}

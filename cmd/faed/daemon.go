@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,7 @@ import (
 // daemon is every part of a running faed, wired once.
 type daemon struct {
 	cfg        config.Config
+	confPath   string // the file cfg came from; empty: embedded defaults
 	log        *slog.Logger
 	started    time.Time
 	engine     *engine.Engine
@@ -157,19 +159,39 @@ func (d *daemon) joinCluster(parts *servant.Parts, locks *lock.Table) error {
 	return nil
 }
 
-func (d *daemon) start() error {
-	if err := d.admin.Start(); err != nil {
+func (d *daemon) start() error { return d.startWith(nil) }
+
+// startWith starts serving on sockets bound through b (nil: bound fresh);
+// in a binary upgrade b hands over the old process's sockets.
+func (d *daemon) startWith(b engine.Binder) error {
+	if err := d.admin.StartWith(b); err != nil {
 		return err
 	}
-	if err := d.engine.Start(); err != nil {
+	if err := d.engine.StartWith(b); err != nil {
 		_ = d.admin.Shutdown(context.Background())
 		return err
 	}
 	if d.node != nil {
 		d.node.Start() // once serving: peers may call as soon as it registers
 	}
-	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.ids.Worker())
+	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.ids.Worker(), "pid", os.Getpid())
 	return nil
+}
+
+// awaitRegistration waits, at most timeout, until a cluster node is in
+// the member list: a successor in a binary upgrade registers before the
+// old process leaves. A single node returns at once.
+func (d *daemon) awaitRegistration(timeout time.Duration) {
+	if d.node == nil {
+		return
+	}
+	deadline := time.Now().Add(timeout)
+	for !d.node.Registered() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !d.node.Registered() {
+		d.log.Warn("serving before registering in zookeeper", "waited", timeout)
+	}
 }
 
 // stop leaves the cluster first (peers stop sending keys here), drains

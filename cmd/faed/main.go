@@ -1,9 +1,14 @@
 // Command faed is the local RPC daemon PHP workers call over Thrift.
 //
-//	faed                      run on embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
-//	faed -conf FILE           run with a TOML config
-//	faed -check [-conf FILE]  validate the config and exit
-//	faed -version             print version and build
+//	faed                        run on embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
+//	faed -conf FILE             run with a TOML config
+//	faed -check [-conf FILE]    validate the config and exit
+//	faed -upgrade [-conf FILE] [-admin ADDR]
+//	                            make the running faed start its binary anew, handing its sockets over
+//	faed -version               print version and build
+//
+// Signals: SIGTERM and SIGINT stop gracefully, SIGHUP reloads the config,
+// SIGUSR2 upgrades (the same as -upgrade).
 package main
 
 import (
@@ -11,8 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/faed/faed/config"
@@ -22,6 +25,8 @@ func main() {
 	fs := flag.NewFlagSet("faed", flag.ContinueOnError)
 	confPath := fs.String("conf", "", "TOML config `file` (embedded defaults when empty)")
 	check := fs.Bool("check", false, "validate the config and exit")
+	upgrade := fs.Bool("upgrade", false, "ask the running faed (found through the config's admin listener) to upgrade to the binary on disk, and wait for the result")
+	adminAddr := fs.String("admin", "", "with -upgrade: the running faed's admin `address` (default: the config's admin.listen)")
 	showVersion := fs.Bool("version", false, "print version and build, then exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
@@ -39,6 +44,12 @@ func main() {
 		fmt.Printf("faed: config %s is valid\n", describe(*confPath))
 		return
 	}
+	if *upgrade {
+		if *adminAddr != "" {
+			cfg.Admin.Listen = *adminAddr
+		}
+		os.Exit(requestUpgrade(cfg, os.Stdout, os.Stderr))
+	}
 	log, err := config.NewLogger(cfg.Log, os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faed: %v\n", err)
@@ -47,21 +58,7 @@ func main() {
 	// The generated processor would start a goroutine per call to poll the
 	// connection; faed's engine owns connection handling, so turn it off.
 	thrift.ServerConnectivityCheckInterval = 0
-
-	d, err := newDaemon(cfg, log)
-	if err == nil {
-		err = d.start()
-	}
-	if err != nil {
-		log.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
-	waitForStop(d)
-	if err := stop(d, cfg); err != nil {
-		log.Error("stopped with errors", "error", err)
-		os.Exit(1)
-	}
-	log.Info("stopped")
+	os.Exit(run(cfg, *confPath, log))
 }
 
 // stop stops d gracefully; sessions still busy after drain_timeout plus
@@ -85,20 +82,4 @@ func describe(path string) string {
 		return "(embedded defaults)"
 	}
 	return path
-}
-
-// waitForStop blocks until SIGTERM or SIGINT. SIGHUP is caught so it never
-// kills the process; config reload is not implemented yet, which it logs.
-func waitForStop(d *daemon) {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			d.log.Warn("SIGHUP received: config reload is not implemented yet; config unchanged")
-			continue
-		}
-		d.log.Info("stopping", "signal", sig.String())
-		return
-	}
 }
