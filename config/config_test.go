@@ -279,3 +279,33 @@ func TestDevFileIsValid(t *testing.T) {
 		t.Fatalf("pools: %+v %+v", cfg.Redis, cfg.Memcache)
 	}
 }
+
+// The sample configs of etc/examples are valid with their secrets and
+// addresses in the environment, and say what they are about.
+func TestExampleFilesAreValid(t *testing.T) {
+	env := func(name string) (string, bool) {
+		switch name {
+		case "FAED_ADVERTISE":
+			return "10.0.0.5:9001", true
+		case "FAED_MYSQL_PASSWORD":
+			return "secret", true
+		}
+		return "", false
+	}
+	for file, check := range map[string]func(config.Config) bool{
+		"single-host.toml":  func(c config.Config) bool { return c.Server.Unix != "" && len(c.MySQL.Servers) == 4 && !c.Cluster.Enabled() },
+		"cluster-node.toml": func(c config.Config) bool { return c.Cluster.Enabled() && c.Cluster.Advertise == "10.0.0.5:9001" },
+	} {
+		data, err := os.ReadFile("../etc/examples/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Parse(data, env)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if !check(cfg) {
+			t.Fatalf("%s: %+v", file, cfg)
+		}
+	}
+}

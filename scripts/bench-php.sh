@@ -9,6 +9,11 @@
 #   (then the section goes to var/bench-php/section.md, not the doc),
 #   BENCH_DELAY (250us, or e.g. 1ms) each way on delayed links, empty to
 #   skip that set.
+#   BENCH_UPGRADE=N: instead, the uncached faed page in each lean client
+#   mode and over the generated client's TCP for 2N+2 s while faed is
+#   upgraded N times (faed -upgrade, one every 2 s): requests, failed ones
+#   and socket errors into var/bench-php/upgrade.md (docs/OPERATIONS.md
+#   quotes it).
 # Pages and modes: contrib/php/bench/page.php and client.php. Leaves nothing
 # running: every server it starts is stopped on exit, error or signal.
 set -euo pipefail
@@ -191,6 +196,52 @@ start nginx "$W/logs/nginx.out" nginx -e "$W/logs/nginx-startup.log" -c "$W/ngin
 also_log nginx "$W/logs/nginx-startup.log"
 also_log nginx "$W/logs/nginx-error.log"
 wait_ready nginx listening "127.0.0.1:$NGINX"
+
+if [[ -n ${BENCH_UPGRADE:-} ]]; then
+	# Each upgrade replaces faed's process: the one to stop at exit is
+	# whichever /stats names last.
+	stop_current() {
+		local p
+		p=$(curl -sf "http://127.0.0.1:$FAED_ADMIN/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])') || return 0
+		kill "$p" 2>/dev/null || true
+	}
+	trap 'stop_current; cleanup' EXIT
+	cat >"$W/check.lua" <<'LUA'
+bad = 0
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function response(status, headers, body)
+  if status >= 200 and status < 300 and string.sub(body, 1, 2) ~= "OK" then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do n = n + t:get("bad") end
+  io.write(string.format("BAD_BODIES %d\n", n))
+end
+LUA
+	{
+		echo "| page (faed client mode) | upgrades | requests | non-2xx | bad bodies | socket errors |"
+		echo "|---|---|---|---|---|---|"
+	} >"$W/upgrade.md"
+	for mode in lean-unix lean-unix-persistent lean-tcp lean-tcp-persistent thrift-tcp; do
+		wrk -t2 -c32 -d"$((2 * BENCH_UPGRADE + 2))s" -s "$W/check.lua" "http://127.0.0.1:$NGINX/page.php?p=faed&mode=$mode" >"$W/wrk-$mode.out" &
+		wp=$!
+		ups=0
+		for ((i = 0; i < BENCH_UPGRADE; i++)); do
+			sleep 2
+			"$B/faed" -upgrade -admin "127.0.0.1:$FAED_ADMIN" >>"$W/upgrades.log" 2>&1 && ups=$((ups + 1))
+		done
+		wait "$wp"
+		out=$(cat "$W/wrk-$mode.out")
+		req=$(grep -oP '\d+(?= requests in)' <<<"$out")
+		non2xx=$(grep -oP 'Non-2xx or 3xx responses: \K\d+' <<<"$out" || echo 0)
+		bad=$(grep -oP 'BAD_BODIES \K\d+' <<<"$out")
+		sock=$(grep -oP 'Socket errors: \K.*' <<<"$out" || echo none)
+		echo "| faed $mode | $ups | $req | $non2xx | $bad | $sock |" >>"$W/upgrade.md"
+	done
+	cat "$W/upgrade.md"
+	exit 0
+fi
 
 # The pid of every server, where bench-php.py reads them for its CPU columns.
 for name in "${!pid_of[@]}"; do echo "${pid_of[$name]}" >"$W/run/$name.pid"; done

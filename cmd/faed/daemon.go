@@ -270,6 +270,7 @@ func (d *daemon) ready() error {
 
 // processStats is what /stats serves.
 type processStats struct {
+	PID        int                    `json:"pid"`
 	Version    string                 `json:"version"`
 	Build      string                 `json:"build"`
 	Uptime     string                 `json:"uptime"`
@@ -303,6 +304,7 @@ func (d *daemon) stats() any {
 	}
 	return processStats{
 		Cluster:    cs,
+		PID:        os.Getpid(),
 		Version:    version,
 		Build:      buildSHA(),
 		Uptime:     time.Since(d.started).Truncate(time.Second).String(),
