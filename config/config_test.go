@@ -293,7 +293,9 @@ func TestExampleFilesAreValid(t *testing.T) {
 		return "", false
 	}
 	for file, check := range map[string]func(config.Config) bool{
-		"single-host.toml":  func(c config.Config) bool { return c.Server.Unix != "" && len(c.MySQL.Servers) == 4 && !c.Cluster.Enabled() },
+		"single-host.toml": func(c config.Config) bool {
+			return c.Server.Unix != "" && len(c.MySQL.Servers) == 4 && !c.Cluster.Enabled()
+		},
 		"cluster-node.toml": func(c config.Config) bool { return c.Cluster.Enabled() && c.Cluster.Advertise == "10.0.0.5:9001" },
 	} {
 		data, err := os.ReadFile("../etc/examples/" + file)
