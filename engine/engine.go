@@ -261,18 +261,22 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 }
 
 // cutOff cancels every running call and closes every session; it returns
-// how many sessions were still open.
+// how many sessions were busy with a call (an idle one loses nothing).
 func (e *Engine) cutOff() int {
 	e.cancel()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	busy := 0
 	for s := range e.sessions {
 		if call := s.call.Load(); call != nil {
 			call.cancel(context.Canceled)
 		}
+		if s.phase.Load() != phaseIdle {
+			busy++
+		}
 		s.t.Close()
 	}
-	return len(e.sessions)
+	return busy
 }
 
 func (e *Engine) stopWatch() {

@@ -13,8 +13,14 @@ import (
 )
 
 // drainGrace is how long an idle session may still send one more call once
-// a graceful stop began; a call already on the wire is served, not dropped.
-const drainGrace = 100 * time.Millisecond
+// a graceful stop began, counted from its last call (or from the stop's
+// start, whichever is later); a call already on the wire is served, not
+// dropped. drainIdleMax ends every idle session, however recently used:
+// persistent clients that never pause long enough.
+const (
+	drainGrace   = 100 * time.Millisecond
+	drainIdleMax = time.Second
+)
 
 // errExpired: the watchdog ended the session while it was waking up.
 var errExpired = errors.New("session expired")
@@ -82,9 +88,12 @@ func (s *session) serve() {
 		if ok || t.framed {
 			ok = t.endMessage() == nil
 		}
-		if !ok || e.closing.Load() {
+		if !ok {
 			return
 		}
+		// While the engine stops, a session may go on: a PHP request
+		// making its second call on the connection is served. The
+		// watchdog closes it once it is idle (see sweep).
 		if err := s.waitCall(); err != nil {
 			return
 		}

@@ -41,10 +41,11 @@ func (e *Engine) watch() {
 func (e *Engine) sweep(now time.Time) {
 	c := e.cfg
 	idleLimit := c.IdleTimeout
+	var idleFrom time.Time // idle age counts from here at the earliest
 	if e.closing.Load() {
-		idleLimit = 0
-		if since := now.Sub(e.drainStart()); since < e.grace() {
-			idleLimit = e.grace() - since
+		idleLimit, idleFrom = e.grace(), e.drainStart()
+		if now.Sub(idleFrom) >= max(drainIdleMax, e.grace()) {
+			idleLimit = 0
 		}
 	}
 	busyLimit := c.ReadTimeout + c.CallTimeout + c.WriteTimeout
@@ -54,10 +55,11 @@ func (e *Engine) sweep(now time.Time) {
 		if call := s.call.Load(); call != nil && call.expired(now) {
 			call.cancel(context.DeadlineExceeded)
 		}
-		age := now.Sub(time.Unix(0, s.since.Load()))
+		since := time.Unix(0, s.since.Load())
+		age := now.Sub(since)
 		switch s.phase.Load() {
 		case phaseIdle:
-			if age >= idleLimit && s.phase.CompareAndSwap(phaseIdle, phaseExpired) {
+			if now.Sub(later(since, idleFrom)) >= idleLimit && s.phase.CompareAndSwap(phaseIdle, phaseExpired) {
 				_ = s.t.conn.SetReadDeadline(pastDeadline)
 			}
 		case phaseBusy:
@@ -69,4 +71,11 @@ func (e *Engine) sweep(now time.Time) {
 			}
 		}
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
