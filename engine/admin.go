@@ -29,6 +29,8 @@ type AdminSources struct {
 	Ready func() error
 	// Config returns the running configuration with secrets masked.
 	Config func() ([]byte, error)
+	// Trace serves /trace (Engine.TraceHandler); nil leaves it out.
+	Trace http.Handler
 }
 
 // Admin is the operator's HTTP endpoint: a live dashboard, health,
@@ -88,6 +90,9 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 	})
 	if src.Metrics != nil {
 		mux.Handle("GET /metrics", src.Metrics)
+	}
+	if src.Trace != nil {
+		mux.Handle("/trace", src.Trace)
 	}
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -39,7 +39,7 @@ func main() {
 		fmt.Printf("faed: config %s is valid\n", describe(*confPath))
 		return
 	}
-	log, err := config.NewLogger(cfg.Log, os.Stderr)
+	logs, log, err := startLogging(cfg.Log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faed: %v\n", err)
 		os.Exit(1)
@@ -50,18 +50,20 @@ func main() {
 
 	d, err := newDaemon(cfg, log)
 	if err == nil {
+		d.logStats = logs.Stats
 		err = d.start()
 	}
 	if err != nil {
 		log.Error("cannot start", "error", err)
-		os.Exit(1)
+		logs.exit(1)
 	}
 	waitForStop(d)
 	if err := stop(d, cfg); err != nil {
 		log.Error("stopped with errors", "error", err)
-		os.Exit(1)
+		logs.exit(1)
 	}
 	log.Info("stopped")
+	logs.close()
 }
 
 // stop stops d gracefully; sessions still busy after drain_timeout plus
