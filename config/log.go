@@ -12,10 +12,18 @@ type LogConfig struct {
 	Level string `toml:"level"`
 	// Format is text (logfmt-like) or json.
 	Format string `toml:"format"`
+	// File is a path to append to (created 0640); empty logs to stderr
+	// (journald under systemd). SIGUSR1 reopens it after logrotate moved
+	// it away.
+	File string `toml:"file"`
+	// Queue is how many lines wait for the log writer; lines past it are
+	// dropped and counted, so a slow or full destination never holds up
+	// a call.
+	Queue int `toml:"queue"`
 }
 
-// DefaultLogConfig logs info and above as text.
-func DefaultLogConfig() LogConfig { return LogConfig{Level: "info", Format: "text"} }
+// DefaultLogConfig logs info and above as text to stderr.
+func DefaultLogConfig() LogConfig { return LogConfig{Level: "info", Format: "text", Queue: 8192} }
 
 // Validate checks level and format.
 func (l LogConfig) Validate() error {
@@ -24,6 +32,9 @@ func (l LogConfig) Validate() error {
 	}
 	if l.Format != "text" && l.Format != "json" {
 		return fmt.Errorf("format %q: want text or json", l.Format)
+	}
+	if l.Queue <= 0 {
+		return fmt.Errorf("queue %d: want > 0 lines", l.Queue)
 	}
 	return nil
 }

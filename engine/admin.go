@@ -29,7 +29,8 @@ type AdminSources struct {
 	Ready func() error
 	// Config returns the running configuration with secrets masked.
 	Config func() ([]byte, error)
-	// Handlers are further routes by pattern, e.g. "POST /upgrade".
+	// Handlers are further routes by pattern, e.g. "POST /upgrade" or
+	// "/trace" (Engine.TraceHandler).
 	Handlers map[string]http.Handler
 }
 

@@ -59,6 +59,9 @@ type Config struct {
 	DrainTimeout time.Duration `toml:"drain_timeout"`
 	// SlowCall logs calls slower than this at Warn; 0 disables.
 	SlowCall time.Duration `toml:"slow_call"`
+
+	// Trace is call tracing ([server.trace]).
+	Trace TraceConfig `toml:"trace"`
 }
 
 // DefaultConfig is the embedded default: loopback TCP only.
@@ -78,6 +81,7 @@ func DefaultConfig() Config {
 		RateBurst:        1000,
 		DrainTimeout:     10 * time.Second,
 		SlowCall:         200 * time.Millisecond,
+		Trace:            DefaultTraceConfig(),
 	}
 }
 
@@ -106,7 +110,7 @@ func (c Config) Validate() error {
 	case c.UnixMode > 0o777:
 		return fmt.Errorf("%w: unix_mode must be a permission like 0o666", ErrConfig)
 	}
-	return nil
+	return c.Trace.Validate()
 }
 
 // AdminConfig is the operator's HTTP endpoint.

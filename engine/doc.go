@@ -4,7 +4,8 @@
 // (a session is one client connection), the values handlers keep per
 // connection (Locals), the watchdog enforcing timeouts and noticing clients
 // that hung up, the call middleware (panic recovery, deadline, rate limit,
-// stats), the admin HTTP endpoint with its dashboard, and graceful stop.
+// stats, tracing), the admin HTTP endpoint with its dashboard, and
+// graceful stop.
 //
 // It knows Thrift but never the servants: it serves any thrift.TProcessor.
 package engine

@@ -25,6 +25,11 @@ type Engine struct {
 	limits *clientLimits
 	slots  chan struct{}
 
+	// tracedFns is fns with the call recorder (trace.go), dispatched on
+	// only while tracing is active.
+	tracedFns map[string]thrift.TProcessorFunction
+	tracer    *tracer
+
 	baseCtx    context.Context // cancelled at the end of Shutdown, or when it cuts sessions off
 	cancel     context.CancelFunc
 	closing    atomic.Bool
@@ -76,7 +81,9 @@ func New(cfg Config, proc thrift.TProcessor, log *slog.Logger) (*Engine, error) 
 		watchDone: make(chan struct{}),
 		sessions:  map[*session]struct{}{},
 	}
+	e.tracer = newTracer(cfg.Trace)
 	e.fns = chain(proc, e.track, e.recoverer, e.limitRate)
+	e.tracedFns = chain(proc, e.track, e.trace, e.recoverer, e.limitRate)
 	return e, nil
 }
 

@@ -7,6 +7,9 @@ import (
 // collector exposes Stats to Prometheus, read at scrape time.
 type collector struct {
 	s *Stats
+	t *tracer
+
+	traced, armed *prometheus.Desc
 
 	calls, errs, excs, latency                            *prometheus.Desc
 	accepted, refused, acceptErrs, sessions               *prometheus.Desc
@@ -22,6 +25,9 @@ func (e *Engine) Collector() prometheus.Collector {
 	}
 	return &collector{
 		s:          e.stats,
+		t:          e.tracer,
+		traced:     d("traced_calls_total", "Calls logged by tracing (sampled or asked for with POST /trace).", nil),
+		armed:      d("trace_matchers_armed", "On-demand trace matchers armed now (POST /trace).", nil),
 		calls:      d("calls_total", "Calls answered, by method.", m),
 		errs:       d("call_errors_total", "Calls that failed, by method.", m),
 		excs:       d("call_exceptions_total", "Calls answered with a declared exception (e.g. cache miss), by method.", m),
@@ -41,7 +47,7 @@ func (e *Engine) Collector() prometheus.Collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.calls, c.errs, c.excs, c.latency, c.accepted, c.refused,
-		c.acceptErrs, c.sessions, c.protoErrs, c.timeouts, c.unknown, c.limited, c.panics, c.hungUp} {
+		c.acceptErrs, c.sessions, c.protoErrs, c.timeouts, c.unknown, c.limited, c.panics, c.hungUp, c.traced, c.armed} {
 		ch <- d
 	}
 }
@@ -61,6 +67,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.limited, s.RateLimited.Load())
 	counter(c.panics, s.Panics.Load())
 	counter(c.hungUp, s.HungUp.Load())
+	counter(c.traced, c.t.traced.Load())
+	ch <- prometheus.MustNewConstMetric(c.armed, prometheus.GaugeValue, float64(len(c.t.matchers())))
 	for _, name := range s.MethodNames() {
 		m := s.methods[name]
 		calls := m.Calls.Load()

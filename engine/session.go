@@ -152,7 +152,7 @@ func (s *session) serveOne(ctx context.Context, proto thrift.TProtocol) bool {
 		_, _ = replyException(ctx, proto, name, seqID, thrift.INVALID_MESSAGE_TYPE_EXCEPTION, "message type is not CALL or ONEWAY")
 		return false
 	}
-	fn, found := e.fns[name]
+	fn, found := e.processors()[name]
 	if !found {
 		e.stats.UnknownMethods.Add(1)
 		if err := skipArgs(ctx, proto); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/faed/faed/engine"
 	"github.com/faed/faed/idgen"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/internal/logsink"
 	"github.com/faed/faed/lock"
 	"github.com/faed/faed/peer"
 	"github.com/faed/faed/pool/memcache"
@@ -49,6 +51,7 @@ type daemon struct {
 	proxy      *proxy.Proxy // nil on a single node
 	servant    *servant.Servant
 	stopping   atomic.Bool
+	logStats   func() logsink.Stats // the log sink's counters; nil when main logs elsewhere (tests)
 }
 
 // newDaemon builds every part; when a step fails, what was built before
@@ -118,6 +121,7 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 		newCacheCollector("query_cache", d.queryCache),
 		newBackendCollector(backendSources{Redis: d.redis.Stats, Memcache: d.memcache.Stats, MySQL: d.mysql.Stats,
 			Mongo: d.mongo.Stats, OpenTransactions: d.mysql.OpenTransactions, SharedMisses: d.queries.Shared}),
+		newLogCollector(d),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -125,10 +129,11 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 		reg.MustRegister(newClusterCollector(d))
 	}
 	d.admin = engine.NewAdmin(cfg.Admin, engine.AdminSources{
-		Stats:   d.stats,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		Ready:   d.ready,
-		Config:  cfg.Redacted,
+		Stats:    d.stats,
+		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Ready:    d.ready,
+		Config:   cfg.Redacted,
+		Handlers: map[string]http.Handler{"/trace": eng.TraceHandler()},
 	}, log)
 	return d, nil
 }
@@ -276,12 +281,14 @@ type processStats struct {
 	Uptime     string                 `json:"uptime"`
 	Goroutines int                    `json:"goroutines"`
 	Engine     engine.Snapshot        `json:"engine"`
+	Trace      engine.TraceStats      `json:"trace"`
 	LocalCache cache.Stats            `json:"local_cache"`
 	Redis      []redis.ServerStats    `json:"redis"`
 	Memcache   []memcache.ServerStats `json:"memcache"`
 	MySQL      mysqlStats             `json:"mysql"`
 	Mongo      []mongo.ServerStats    `json:"mongo"`
 	Cluster    *clusterStats          `json:"cluster,omitempty"`
+	Log        *logsink.Stats         `json:"log,omitempty"`
 }
 
 type clusterStats struct {
@@ -302,7 +309,13 @@ func (d *daemon) stats() any {
 	if d.node != nil {
 		cs = &clusterStats{Node: d.node.Snapshot(), Proxy: d.proxy.Snapshot(), Servant: d.servant.ClusterStats()}
 	}
+	var ls *logsink.Stats
+	if d.logStats != nil {
+		st := d.logStats()
+		ls = &st
+	}
 	return processStats{
+		Log:        ls,
 		Cluster:    cs,
 		PID:        os.Getpid(),
 		Version:    version,
@@ -310,6 +323,7 @@ func (d *daemon) stats() any {
 		Uptime:     time.Since(d.started).Truncate(time.Second).String(),
 		Goroutines: runtime.NumGoroutine(),
 		Engine:     d.engine.Stats().Snapshot(),
+		Trace:      d.engine.TraceStats(),
 		LocalCache: d.localCache.Stats(),
 		Redis:      d.redis.Stats(),
 		Memcache:   d.memcache.Stats(),

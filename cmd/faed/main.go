@@ -50,7 +50,7 @@ func main() {
 		}
 		os.Exit(requestUpgrade(cfg, os.Stdout, os.Stderr))
 	}
-	log, err := config.NewLogger(cfg.Log, os.Stderr)
+	logs, log, err := startLogging(cfg.Log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faed: %v\n", err)
 		os.Exit(1)
@@ -58,7 +58,7 @@ func main() {
 	// The generated processor would start a goroutine per call to poll the
 	// connection; faed's engine owns connection handling, so turn it off.
 	thrift.ServerConnectivityCheckInterval = 0
-	os.Exit(run(cfg, *confPath, log))
+	logs.exit(run(cfg, *confPath, log, logs))
 }
 
 // stop stops d gracefully; sessions still busy after drain_timeout plus

@@ -54,6 +54,42 @@ func (cc *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge("bytes", s.Bytes)
 }
 
+// logCollector exposes the log sink's counters at scrape time.
+type logCollector struct {
+	d                               *daemon
+	written, dropped, errs, pending *prometheus.Desc
+}
+
+func newLogCollector(d *daemon) *logCollector {
+	desc := func(metric, help string) *prometheus.Desc {
+		return prometheus.NewDesc("faed_log_"+metric, help, nil, nil)
+	}
+	return &logCollector{d: d,
+		written: desc("lines_written_total", "Log lines written to the log destination."),
+		dropped: desc("lines_dropped_total", "Log lines lost without a write: the log queue was full (the destination is slow or blocked)."),
+		errs:    desc("write_errors_total", "Log lines the destination refused (e.g. a full disk)."),
+		pending: desc("lines_queued", "Log lines waiting for the log writer."),
+	}
+}
+
+func (lc *logCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- lc.written
+	ch <- lc.dropped
+	ch <- lc.errs
+	ch <- lc.pending
+}
+
+func (lc *logCollector) Collect(ch chan<- prometheus.Metric) {
+	if lc.d.logStats == nil {
+		return
+	}
+	s := lc.d.logStats()
+	ch <- prometheus.MustNewConstMetric(lc.written, prometheus.CounterValue, float64(s.Written))
+	ch <- prometheus.MustNewConstMetric(lc.dropped, prometheus.CounterValue, float64(s.Dropped))
+	ch <- prometheus.MustNewConstMetric(lc.errs, prometheus.CounterValue, float64(s.WriteErrors))
+	ch <- prometheus.MustNewConstMetric(lc.pending, prometheus.GaugeValue, float64(s.Queued))
+}
+
 // clusterCollector exposes the node's place in the cluster at scrape time.
 type clusterCollector struct {
 	d     *daemon

@@ -25,7 +25,7 @@ import (
 // run is the process's life: start (on sockets inherited from the process
 // before it, when this is an upgrade), serve until a stop or a successful
 // upgrade, stop. It returns the exit code.
-func run(cfg config.Config, confPath string, log *slog.Logger) int {
+func run(cfg config.Config, confPath string, log *slog.Logger, logs *logging) int {
 	upg, err := tableflip.New(tableflip.Options{UpgradeTimeout: upgradeTimeout(cfg)})
 	if err != nil {
 		log.Error("cannot start", "error", err)
@@ -37,6 +37,7 @@ func run(cfg config.Config, confPath string, log *slog.Logger) int {
 		return 1
 	}
 	d.confPath = confPath
+	d.logStats = logs.Stats
 	up := &upgrader{upg: upg, d: d, log: log}
 	d.admin.Handle("POST /upgrade", engine.LoopbackOnly(http.HandlerFunc(up.serveHTTP)))
 	if upg.HasParent() {

@@ -25,7 +25,7 @@ const module = "github.com/faed/faed"
 // not, imports a cmd/*.
 var mayImport = map[string][]string{
 	"cmd/faed": {"config", "engine", "servant", "proxy", "peer", "pool/...", "cache", "idl/...",
-		"lock", "idgen", "querycache"},
+		"lock", "idgen", "querycache", "internal/logsink"},
 	"cmd/faed-bench": {"idl/...", "proxy", "peer"},
 	"cmd/faed-ctl":   {"idl/...", "peer"},
 	"contrib/...":    {"idl/..."},
@@ -34,7 +34,10 @@ var mayImport = map[string][]string{
 	// the generated code are not configuration.
 	"config": {"cache", "engine", "peer", "pool/...", "proxy", "lock", "idgen", "querycache"},
 
-	"engine":  nil,
+	// internal/calltrace is the one package engine and the pools share:
+	// the engine puts a traced call's recorder in its context, the pools
+	// note on it the server they picked.
+	"engine":  {"internal/calltrace"},
 	"servant": {"idl/...", "cache", "pool/...", "proxy", "lock", "idgen", "querycache"},
 	"proxy":   {"peer", "idl/..."},
 	"peer":    nil,
@@ -51,10 +54,10 @@ var mayImport = map[string][]string{
 	"pool/batch":    nil,
 	"pool/breaker":  nil,
 	"pool/ring":     nil,
-	"pool/redis":    {"pool", "pool/batch", "pool/breaker", "pool/ring"},
-	"pool/memcache": {"pool", "pool/batch", "pool/breaker", "pool/ring"},
-	"pool/mysql":    {"pool", "pool/batch", "pool/breaker", "pool/ring"},
-	"pool/mongo":    {"pool", "pool/batch", "pool/breaker", "pool/ring"},
+	"pool/redis":    {"pool", "pool/batch", "pool/breaker", "pool/ring", "internal/calltrace"},
+	"pool/memcache": {"pool", "pool/batch", "pool/breaker", "pool/ring", "internal/calltrace"},
+	"pool/mysql":    {"pool", "pool/batch", "pool/breaker", "pool/ring", "internal/calltrace"},
+	"pool/mongo":    {"pool", "pool/batch", "pool/breaker", "pool/ring", "internal/calltrace"},
 
 	"cache":        nil,
 	"idl":          nil,

@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/faed/faed/internal/calltrace"
 	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
 )
@@ -109,6 +110,7 @@ func (ps *Pools) on(ctx context.Context, name, key string, op func(*memcache.Cli
 		return err
 	}
 	i := p.sel.pick(key)
+	calltrace.BackendAddr(ctx, "memcache", p.sel.addrs[i])
 	err := p.breakers[i].Do(func() error { return op(p.client) })
 	switch {
 	case errors.Is(err, memcache.ErrCacheMiss):
@@ -140,6 +142,7 @@ func (ps *Pools) Get(ctx context.Context, pool, key string) (Item, error) {
 		return Item{}, err
 	}
 	i := p.sel.pick(key)
+	calltrace.BackendAddr(ctx, "memcache", p.sel.addrs[i])
 	it, err := p.gets[i].Do(ctx, key)
 	switch {
 	case errors.Is(err, memcache.ErrCacheMiss):
@@ -210,6 +213,7 @@ func (ps *Pools) GetMulti(ctx context.Context, pool string, keys []string) (map[
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		calltrace.BackendAddr(ctx, "memcache", p.sel.addrs[i])
 		var got map[string]*memcache.Item
 		err := p.breakers[i].Do(func() (err error) { got, err = p.client.GetMulti(ks); return err })
 		if err != nil {

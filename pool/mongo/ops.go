@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/faed/faed/internal/calltrace"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -22,6 +23,7 @@ var ErrNotFound = errors.New("no document matches")
 // FindOne returns the first document matching query, projected by fields.
 func (s *Server) FindOne(ctx context.Context, table string, query, fields bson.Raw) (bson.Raw, error) {
 	var doc bson.Raw
+	calltrace.Backend(ctx, "mongo", s.name)
 	err := s.do(func() error {
 		opts := options.FindOne()
 		if fields != nil {
@@ -58,6 +60,7 @@ func (s *Server) FindAll(ctx context.Context, table string, query, fields bson.R
 		opts.SetSort(sortSpec(orderBy))
 	}
 	var docs []bson.Raw
+	calltrace.Backend(ctx, "mongo", s.name)
 	err := s.do(func() error {
 		cur, err := s.db.Collection(table).Find(ctx, filter(query), opts)
 		if err != nil {
@@ -92,6 +95,7 @@ func sortSpec(orderBy []string) bson.D {
 // Count counts the matching documents.
 func (s *Server) Count(ctx context.Context, table string, query bson.Raw) (int32, error) {
 	var n int64
+	calltrace.Backend(ctx, "mongo", s.name)
 	err := s.do(func() error {
 		var err error
 		n, err = s.db.Collection(table).CountDocuments(ctx, filter(query))
@@ -114,6 +118,7 @@ func (s *Server) Update(ctx context.Context, table string, query, change bson.Ra
 	}
 	defer release()
 	var matched bool
+	calltrace.Backend(ctx, "mongo", s.name)
 	err = s.do(upsertRetry(upsert, func() error {
 		coll := s.db.Collection(table)
 		var res *mongo.UpdateResult
@@ -134,6 +139,7 @@ func (s *Server) Update(ctx context.Context, table string, query, change bson.Ra
 
 // Insert inserts the documents, in order, stopping at the first error.
 func (s *Server) Insert(ctx context.Context, table string, docs []bson.Raw) error {
+	calltrace.Backend(ctx, "mongo", s.name)
 	return s.do(func() error {
 		coll := s.db.Collection(table)
 		if len(docs) == 1 {
@@ -152,6 +158,7 @@ func (s *Server) Insert(ctx context.Context, table string, docs []bson.Raw) erro
 // Delete removes one matching document and reports whether there was one.
 func (s *Server) Delete(ctx context.Context, table string, query bson.Raw) (bool, error) {
 	var deleted bool
+	calltrace.Backend(ctx, "mongo", s.name)
 	err := s.do(func() error {
 		res, err := s.db.Collection(table).DeleteOne(ctx, filter(query))
 		if err != nil {
@@ -173,6 +180,7 @@ func (s *Server) FindAndModify(ctx context.Context, table string, query, change 
 	}
 	defer release()
 	var doc bson.Raw
+	calltrace.Backend(ctx, "mongo", s.name)
 	err = s.do(upsertRetry(upsert && !remove, func() error {
 		coll := s.db.Collection(table)
 		var r *mongo.SingleResult

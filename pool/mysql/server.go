@@ -11,6 +11,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/faed/faed/internal/calltrace"
 	"github.com/faed/faed/pool/breaker"
 	gomysql "github.com/go-sql-driver/mysql"
 )
@@ -71,6 +72,7 @@ func isServerFailure(err error) bool {
 // rowsAffected and lastInsertId.
 func (s *Server) Run(ctx context.Context, kind Kind, stmt string, args []string) (*Result, error) {
 	var res *Result
+	calltrace.Backend(ctx, "mysql", s.addr)
 	err := s.do(func() error {
 		var err error
 		// A connection found dead before anything was sent (the driver

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/faed/faed/internal/calltrace"
 )
 
 // Errors of transactions.
@@ -40,6 +42,7 @@ func (s *Server) Begin(ctx context.Context, stmt string) (*Tx, error) {
 		return nil, fmt.Errorf("mysql %s: %w (max_transactions %d)", s.name, ErrTxLimit, p.cfg.MaxTransactions)
 	}
 	var tx *Tx
+	calltrace.Backend(ctx, "mysql", s.addr)
 	err := s.do(func() error {
 		c, err := s.conn(ctx)
 		if err != nil {
@@ -74,6 +77,7 @@ func (t *Tx) Run(ctx context.Context, kind Kind, stmt string, args []string) (*R
 		return nil, fmt.Errorf("mysql %s: %w (%s)", t.s.name, ErrTxEnded, t.ended)
 	}
 	var res *Result
+	calltrace.Backend(ctx, "mysql", t.s.addr)
 	err := t.s.do(func() error {
 		var err error
 		res, err = runOn(ctx, t.conn, kind, stmt, args, t.s.p.cfg)
@@ -99,6 +103,7 @@ func (t *Tx) End(ctx context.Context, kind Kind, stmt string) error {
 		}
 		return fmt.Errorf("mysql %s: %w (%s)", t.s.name, ErrTxEnded, t.ended)
 	}
+	calltrace.Backend(ctx, "mysql", t.s.addr)
 	err := t.s.do(func() error {
 		_, err := t.conn.ExecContext(ctx, stmt)
 		return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faed/faed/internal/calltrace"
 	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
 	"github.com/faed/faed/pool/ring"
@@ -118,6 +119,7 @@ func (ps *Pools) Call(ctx context.Context, poolName, cmd string, keysAndArgs []s
 		return "", fmt.Errorf("%w: %q", ErrDangerous, cmd)
 	}
 	s := p.servers[p.ring.Owner(keysAndArgs[0])]
+	calltrace.Backend(ctx, "redis", s.addr)
 	args := make([]any, 0, len(keysAndArgs)+1)
 	args = append(args, cmd)
 	for _, a := range keysAndArgs {
