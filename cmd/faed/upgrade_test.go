@@ -19,6 +19,7 @@ import (
 
 	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/faed/faed/idl/fun/rpc"
+	"github.com/faed/faed/internal/devstack"
 )
 
 // upgradeFaed is a faed that upgrades itself: its processes share one log
@@ -34,10 +35,15 @@ var startedPid = regexp.MustCompile(`msg="faed started".* pid=(\d+)`)
 
 func startUpgradeFaed(t *testing.T, bin, extra string) *upgradeFaed {
 	t.Helper()
+	return startUpgradeFaedAt(t, bin, "127.0.0.1:0", extra)
+}
+
+func startUpgradeFaedAt(t *testing.T, bin, listen, extra string) *upgradeFaed {
+	t.Helper()
 	dir := t.TempDir()
 	f := &upgradeFaed{bin: bin, conf: filepath.Join(dir, "faed.toml"), log: filepath.Join(dir, "faed.log"), unix: filepath.Join(dir, "faed.sock"), firstExit: make(chan error, 1)}
-	body := fmt.Sprintf("[server]\nlisten = \"127.0.0.1:0\"\nunix = %q\ndrain_timeout = \"2s\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"+
-		"[log]\nlevel = \"info\"\n[id]\nstate_file = %q\n%s", f.unix, filepath.Join(dir, "id.state"), extra)
+	body := fmt.Sprintf("[server]\nlisten = %q\nunix = %q\ndrain_timeout = \"2s\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"+
+		"[log]\nlevel = \"info\"\n[id]\nstate_file = %q\n%s", listen, f.unix, filepath.Join(dir, "id.state"), extra)
 	if err := os.WriteFile(f.conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -296,5 +302,47 @@ func TestFailedUpgradeKeepsServing(t *testing.T) {
 	}
 	if len(f.pids()) != 1 {
 		t.Fatalf("%d processes started", len(f.pids()))
+	}
+}
+
+// TestClusterUpgrade upgrades a cluster node: the new process takes over
+// the member node at the same address before the old one leaves, and the
+// old one's leaving does not remove it, so its peer goes on seeing it and
+// keyed calls still reach it.
+func TestClusterUpgrade(t *testing.T) {
+	_, sv := devstack.Start(t, devstack.Ports{ZK: 18189})
+	extra := clusterConf(sv.ZK)
+	peerNode := startNode(t, extra)
+	addr := reserveAddr(t)
+	f := startUpgradeFaedAt(t, binary(t), addr, extra)
+	_, admin := f.addrs(t)
+	upgraded := &node{proc: &proc{addr: addr, admin: admin}}
+	both := []*node{peerNode, upgraded}
+	waitMembers(t, both, both)
+
+	code, out := runFaed(t, "-upgrade", "-conf", f.conf, "-admin", admin)
+	if code != 0 {
+		t.Fatalf("faed -upgrade: exit %d: %s\nlog:\n%s", code, out, f.logText())
+	}
+	if err := <-f.firstExit; err != nil {
+		t.Fatalf("old process: %v\nlog:\n%s", err, f.logText())
+	}
+	if !strings.Contains(f.logText(), "the member node is a successor's now") {
+		t.Fatalf("the old process did not find its member node taken over\nlog:\n%s", f.logText())
+	}
+	waitMembers(t, both, both)
+	// Keyed calls from the peer reach the upgraded node: every key is
+	// locked through the peer and unlocked through the upgraded node.
+	viaPeer, viaUpgraded := client(t, "tcp", peerNode.addr), client(t, "tcp", addr)
+	ctx := context.Background()
+	for i := range 20 {
+		key := fmt.Sprintf("upgrade-key-%d", i)
+		ok, err := viaPeer.Lock(ctx, rctx(int64(100+i)), "upgrade", key)
+		if err != nil || !ok {
+			t.Fatalf("lock %s through the peer: %v %v", key, ok, err)
+		}
+		if ok, err := viaUpgraded.Lock(ctx, rctx(int64(200+i)), "upgrade", key); err != nil || ok {
+			t.Fatalf("%s locked twice (through the upgraded node): %v %v", key, ok, err)
+		}
 	}
 }
