@@ -29,7 +29,15 @@ type AdminSources struct {
 	Ready func() error
 	// Config returns the running configuration with secrets masked.
 	Config func() ([]byte, error)
+	// Reload re-reads and applies the config file for POST /reload and
+	// returns what happened, served as JSON; with an error the answer is
+	// 409 when the error is ErrNoReload, else 400. Nil: 404.
+	Reload func() (any, error)
 }
+
+// ErrNoReload: this process has nothing to reload (it runs on embedded
+// defaults, without a file).
+var ErrNoReload = errors.New("nothing to reload")
 
 // Admin is the operator's HTTP endpoint: a live dashboard, health,
 // readiness, stats, metrics, pprof and the redacted config. It never
@@ -89,6 +97,7 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 	if src.Metrics != nil {
 		mux.Handle("GET /metrics", src.Metrics)
 	}
+	mux.HandleFunc("POST /reload", func(w http.ResponseWriter, r *http.Request) { serveReload(w, r, src.Reload) })
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -103,6 +112,34 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}
+}
+
+// serveReload runs reload for a client on loopback only: the admin
+// listener may be bound wider than it should be, and a reload changes what
+// the process talks to.
+func serveReload(w http.ResponseWriter, r *http.Request, reload func() (any, error)) {
+	if reload == nil {
+		http.Error(w, "reload not available", http.StatusNotFound)
+		return
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		http.Error(w, "reload is allowed from loopback only", http.StatusForbidden)
+		return
+	}
+	res, err := reload()
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, ErrNoReload):
+		status = http.StatusConflict
+	case err != nil:
+		status = http.StatusBadRequest
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(res)
 }
 
 // Start binds the admin listener and serves it in the background; with an

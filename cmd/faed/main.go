@@ -50,6 +50,7 @@ func main() {
 
 	d, err := newDaemon(cfg, log)
 	if err == nil {
+		d.confPath = *confPath
 		err = d.start()
 	}
 	if err != nil {
@@ -57,7 +58,7 @@ func main() {
 		os.Exit(1)
 	}
 	waitForStop(d)
-	if err := stop(d, cfg); err != nil {
+	if err := stop(d, d.config()); err != nil {
 		log.Error("stopped with errors", "error", err)
 		os.Exit(1)
 	}
@@ -87,15 +88,15 @@ func describe(path string) string {
 	return path
 }
 
-// waitForStop blocks until SIGTERM or SIGINT. SIGHUP is caught so it never
-// kills the process; config reload is not implemented yet, which it logs.
+// waitForStop blocks until SIGTERM or SIGINT; SIGHUP reloads the config
+// (d.reload logs the outcome; a bad file leaves the running config).
 func waitForStop(d *daemon) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			d.log.Warn("SIGHUP received: config reload is not implemented yet; config unchanged")
+			d.reload()
 			continue
 		}
 		d.log.Info("stopping", "signal", sig.String())
