@@ -32,7 +32,15 @@ type AdminSources struct {
 	// Handlers are further routes by pattern, e.g. "POST /upgrade" or
 	// "/trace" (Engine.TraceHandler).
 	Handlers map[string]http.Handler
+	// Reload re-reads and applies the config file for POST /reload and
+	// returns what happened, served as JSON; with an error the answer is
+	// 409 when the error is ErrNoReload, else 400. Nil: 404.
+	Reload func() (any, error)
 }
+
+// ErrNoReload: this process has nothing to reload (it runs on embedded
+// defaults, without a file).
+var ErrNoReload = errors.New("nothing to reload")
 
 // Admin is the operator's HTTP endpoint: a live dashboard, health,
 // readiness, stats, metrics, pprof and the redacted config. It never
@@ -96,6 +104,7 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 	for pattern, h := range src.Handlers {
 		mux.Handle(pattern, h)
 	}
+	mux.Handle("POST /reload", LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { serveReload(w, src.Reload) })))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -115,6 +124,28 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 
 // Handle adds a route (e.g. "POST /upgrade") before Start.
 func (a *Admin) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+// serveReload answers POST /reload (mounted for loopback clients only: a
+// reload changes what the process talks to).
+func serveReload(w http.ResponseWriter, reload func() (any, error)) {
+	if reload == nil {
+		http.Error(w, "reload not available", http.StatusNotFound)
+		return
+	}
+	res, err := reload()
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, ErrNoReload):
+		status = http.StatusConflict
+	case err != nil:
+		status = http.StatusBadRequest
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(res)
+}
 
 // Start binds the admin listener and serves it in the background; with an
 // empty listen address it does nothing.

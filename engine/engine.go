@@ -16,14 +16,19 @@ import (
 // Engine accepts Thrift clients on its listeners and serves their calls with
 // a processor. Build it with New, then Start; Shutdown stops it gracefully.
 type Engine struct {
-	cfg    Config
-	log    *slog.Logger
-	conf   *thrift.TConfiguration
-	fns    map[string]thrift.TProcessorFunction
-	stats  *Stats
-	pool   *bufPool
-	limits *clientLimits
-	slots  chan struct{}
+	cfg   Config // as built: what NeedsRestart lists is read from here
+	log   *slog.Logger
+	conf  *thrift.TConfiguration
+	fns   map[string]thrift.TProcessorFunction
+	stats *Stats
+	pool  *bufPool
+	slots chan struct{}
+
+	// Live settings, swapped by Reconfigure; see reconfigure.go.
+	reconfMu sync.Mutex
+	current  atomic.Pointer[Config]
+	limits   atomic.Pointer[clientLimits] // nil: no rate limit
+	calls    atomic.Pointer[callGen]
 
 	// tracedFns is fns with the call recorder (trace.go), dispatched on
 	// only while tracing is active.
@@ -73,7 +78,6 @@ func New(cfg Config, proc thrift.TProcessor, log *slog.Logger) (*Engine, error) 
 		},
 		stats:     newStats(methods),
 		pool:      newBufPool(),
-		limits:    newClientLimits(cfg.RateLimit, cfg.RateBurst),
 		slots:     make(chan struct{}, cfg.MaxSessions),
 		baseCtx:   ctx,
 		cancel:    cancel,
@@ -82,6 +86,9 @@ func New(cfg Config, proc thrift.TProcessor, log *slog.Logger) (*Engine, error) 
 		sessions:  map[*session]struct{}{},
 	}
 	e.tracer = newTracer(cfg.Trace)
+	e.current.Store(&cfg)
+	e.limits.Store(newClientLimits(cfg.RateLimit, cfg.RateBurst))
+	e.calls.Store(newCallGen())
 	e.fns = chain(proc, e.track, e.recoverer, e.limitRate)
 	e.tracedFns = chain(proc, e.track, e.trace, e.recoverer, e.limitRate)
 	return e, nil
@@ -204,7 +211,7 @@ func (e *Engine) endSession(s *session) {
 func (e *Engine) drainStart() time.Time { return time.Unix(0, e.drainNs.Load()) }
 
 // grace is how long idle sessions may still send a call during a stop.
-func (e *Engine) grace() time.Duration { return min(drainGrace, e.cfg.DrainTimeout) }
+func (e *Engine) grace() time.Duration { return min(drainGrace, e.settings().DrainTimeout) }
 
 // HandOver says the listening sockets now belong to a successor process
 // too (a binary upgrade): Shutdown then only closes this process's

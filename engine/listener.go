@@ -59,10 +59,11 @@ func (e *Engine) acquireSlot() bool {
 		return true
 	default:
 	}
-	if e.cfg.AcceptWait <= 0 {
+	wait := e.settings().AcceptWait
+	if wait <= 0 {
 		return false
 	}
-	timer := time.NewTimer(e.cfg.AcceptWait)
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case e.slots <- struct{}{}:

@@ -40,13 +40,16 @@ func chain(proc thrift.TProcessor, mws ...middleware) map[string]thrift.TProcess
 func (e *Engine) track(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
 	m := e.stats.Method(name)
 	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
+		gen := e.enterCall() // before the handler picks up any backend
+		cfg := e.settings()
 		s := sessionOf(ctx)
 		start := s.busySince()
-		call := newCallCtx(ctx, start.Add(e.cfg.CallTimeout))
+		call := newCallCtx(ctx, start.Add(cfg.CallTimeout))
 		s.setCall(call)
 		ok, err := next.Process(call, seqID, in, out)
 		s.setCall(nil)
 		call.cancel(context.Canceled)
+		gen.leave()
 		d := time.Since(start)
 		m.Calls.Add(1)
 		m.Latency.Observe(d)
@@ -58,7 +61,7 @@ func (e *Engine) track(name string, next thrift.TProcessorFunction) thrift.TProc
 				m.Errors.Add(1)
 			}
 		}
-		if e.cfg.SlowCall > 0 && d > e.cfg.SlowCall {
+		if cfg.SlowCall > 0 && d > cfg.SlowCall {
 			e.log.Warn("slow call", "method", name, "duration", d, "client", clientOf(ctx), "error", err)
 		}
 		return ok, err
@@ -87,14 +90,12 @@ func (e *Engine) recoverer(name string, next thrift.TProcessorFunction) thrift.T
 }
 
 // limitRate refuses calls over the client's rate with INTERNAL_ERROR; the
-// arguments are skipped so the session stays in step.
+// arguments are skipped so the session stays in step. The limiter is the
+// one in effect when the call arrives (nil: no limit).
 func (e *Engine) limitRate(name string, next thrift.TProcessorFunction) thrift.TProcessorFunction {
-	if e.limits == nil {
-		return next
-	}
 	return processFunc(func(ctx context.Context, seqID int32, in, out thrift.TProtocol) (bool, thrift.TException) {
 		client := clientOf(ctx)
-		if e.limits.allow(client.ip()) {
+		if limits := e.limits.Load(); limits == nil || limits.allow(client.ip()) {
 			return next.Process(ctx, seqID, in, out)
 		}
 		e.stats.RateLimited.Add(1)

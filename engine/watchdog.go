@@ -39,7 +39,7 @@ func (e *Engine) watch() {
 }
 
 func (e *Engine) sweep(now time.Time) {
-	c := e.cfg
+	c := e.settings()
 	idleLimit := c.IdleTimeout
 	var idleFrom time.Time // idle age counts from here at the earliest
 	if e.closing.Load() {

@@ -29,10 +29,11 @@ func (s *Servant) memcache(c *rpc.Context, part string) (MemcachePools, error) {
 	if err := checkContext(c); err != nil {
 		return nil, err
 	}
-	if s.mc == nil {
+	mc := s.backend().Memcache
+	if mc == nil {
 		return nil, fmt.Errorf("%s: %w", part, ErrNotConfigured)
 	}
-	return s.mc, nil
+	return mc, nil
 }
 
 // memcacheItem checks the context and turns a TMemcacheData argument into

@@ -39,10 +39,11 @@ func (s *Servant) mongoServer(c *rpc.Context, pool string, shardID int32) (Mongo
 	if err := checkContext(c); err != nil {
 		return nil, err
 	}
-	if s.mongo == nil {
+	mg := s.backend().Mongo
+	if mg == nil {
 		return nil, fmt.Errorf("%s: %w", partMongo, ErrNotConfigured)
 	}
-	return s.mongo.Pick(pool, shardID)
+	return mg.Pick(pool, shardID)
 }
 
 // doc validates one BSON argument; empty means none (nil).

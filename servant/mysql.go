@@ -80,10 +80,11 @@ func (s *Servant) mysqlPools(c *rpc.Context) (MySQLPools, error) {
 	if err := checkContext(c); err != nil {
 		return nil, err
 	}
-	if s.mysql == nil {
+	my := s.backend().MySQL
+	if my == nil {
 		return nil, fmt.Errorf("%s: %w", partMySQL, ErrNotConfigured)
 	}
-	return s.mysql, nil
+	return my, nil
 }
 
 // MyQuery runs one statement: a query returns rows (cached under cacheKey

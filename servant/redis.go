@@ -20,8 +20,9 @@ func (s *Servant) RdCall(ctx context.Context, c *rpc.Context, cmd, pool string, 
 	if err := checkContext(c); err != nil {
 		return "", err
 	}
-	if s.redis == nil {
+	rd := s.backend().Redis
+	if rd == nil {
 		return "", fmt.Errorf("%s: %w", partRedis, ErrNotConfigured)
 	}
-	return s.redis.Call(ctx, pool, cmd, keysAndArgs)
+	return rd.Call(ctx, pool, cmd, keysAndArgs)
 }

@@ -2,6 +2,7 @@ package servant
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/faed/faed/idl/fun/rpc"
@@ -53,18 +54,15 @@ type Parts struct {
 // Servant serves every FunServant method. Parts that are not configured
 // answer with an error naming their config section.
 type Servant struct {
-	info  Info
-	now   func() time.Time
-	ids   IDs
-	locks LockTable
-	cache LocalCache
-	redis RedisPools
-	mc    MemcachePools
+	info     Info
+	now      func() time.Time
+	ids      IDs
+	locks    LockTable
+	cache    LocalCache
+	backends atomic.Pointer[Backends]
 
-	mysql      MySQLPools
 	queryCache QueryCache
 	locals     func(ctx context.Context) ConnLocals
-	mongo      MongoPools
 
 	cluster Cluster
 	coord   Coordinator
@@ -74,12 +72,30 @@ type Servant struct {
 
 var _ rpc.FunServant = (*Servant)(nil)
 
+// Backends are the parts a config reload may replace; as in Parts, a nil
+// one is not configured.
+type Backends struct {
+	Redis    RedisPools
+	Memcache MemcachePools
+	MySQL    MySQLPools
+	Mongo    MongoPools
+}
+
 // New builds a Servant. now may be nil (time.Now).
 func New(info Info, parts Parts, now func() time.Time) *Servant {
 	if now == nil {
 		now = time.Now
 	}
-	return &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache, redis: parts.Redis, mc: parts.Memcache,
-		mysql: parts.MySQL, queryCache: parts.QueryCache, locals: parts.Locals,
-		mongo: parts.Mongo, cluster: parts.Cluster, coord: parts.Coordinator, routeLC: parts.RouteLocalCache}
+	s := &Servant{info: info, now: now, ids: parts.IDs, locks: parts.Locks, cache: parts.Cache,
+		queryCache: parts.QueryCache, locals: parts.Locals,
+		cluster: parts.Cluster, coord: parts.Coordinator, routeLC: parts.RouteLocalCache}
+	s.SetBackends(Backends{Redis: parts.Redis, Memcache: parts.Memcache, MySQL: parts.MySQL, Mongo: parts.Mongo})
+	return s
 }
+
+// SetBackends swaps in b for the calls that begin from now on; calls
+// already running finish on the backends they began with (each call picks
+// them up once, when it needs the first).
+func (s *Servant) SetBackends(b Backends) { s.backends.Store(&b) }
+
+func (s *Servant) backend() *Backends { return s.backends.Load() }

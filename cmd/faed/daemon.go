@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,33 +32,41 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// daemon is every part of a running faed, wired once.
+// daemon is every part of a running faed, wired once; a reload replaces
+// the backend pools (current) and the engine's live settings.
 type daemon struct {
-	cfg        config.Config
-	confPath   string // the file cfg came from; empty: embedded defaults
+	cfg        config.Config // as started; the config in effect is config()
+	confPath   string        // the file cfg came from; empty on embedded defaults
 	log        *slog.Logger
 	started    time.Time
 	engine     *engine.Engine
 	admin      *engine.Admin
 	ids        *idgen.Generator
 	localCache *cache.Cache
-	redis      *redis.Pools
-	memcache   *memcache.Pools
-	mysql      *mysql.Pools
+	current    atomic.Pointer[backends]
 	queryCache *cache.Cache
 	queries    *querycache.Cache[*rpc.MysqlResult_]
-	mongo      *mongo.Pools
 	node       *peer.Node   // nil on a single node
 	proxy      *proxy.Proxy // nil on a single node
 	servant    *servant.Servant
 	stopping   atomic.Bool
 	logStats   func() logsink.Stats // the log sink's counters; nil when main logs elsewhere (tests)
+	reloadMu   sync.Mutex           // one reload at a time
+	reloads    atomic.Pointer[reloadStats]
 }
+
+// backends are the pools in use now, with the config in effect.
+func (d *daemon) backends() *backends { return d.current.Load() }
+
+// config is the configuration in effect: as started, with what reloads
+// applied.
+func (d *daemon) config() config.Config { return d.backends().cfg }
 
 // newDaemon builds every part; when a step fails, what was built before
 // it is closed again (pools, the id state, the cluster node).
 func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 	d := &daemon{cfg: cfg, log: log, started: time.Now()}
+	d.reloads.Store(&reloadStats{LastSuccess: d.started})
 	defer func() {
 		if err != nil {
 			d.closeParts()
@@ -73,29 +82,20 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 	if d.localCache, err = cache.New(cfg.LocalCache, nil); err != nil {
 		return nil, fmt.Errorf("local_cache: %w", err)
 	}
-	if d.redis, err = redis.New(cfg.Redis); err != nil {
+	be, err := newBackends(cfg, log)
+	if err != nil {
 		return nil, err
 	}
-	if d.memcache, err = memcache.New(cfg.Memcache); err != nil {
-		return nil, err
-	}
-	if d.mysql, err = mysql.New(cfg.MySQL, log); err != nil {
-		return nil, err
-	}
+	d.current.Store(be)
 	if d.queryCache, err = cache.New(cfg.QueryCache, nil); err != nil {
 		return nil, fmt.Errorf("query_cache: %w", err)
 	}
 	d.queries = querycache.New(d.queryCache, servant.ResultCodec{})
-	if d.mongo, err = mongo.New(cfg.Mongo); err != nil {
-		return nil, err
-	}
 	lc := d.localCache
+	bp := be.parts()
 	parts := servant.Parts{IDs: d.ids, Locks: locks, Cache: lc,
-		Redis:      part[servant.RedisPools](d.redis, len(cfg.Redis) > 0),
-		Memcache:   part[servant.MemcachePools](d.memcache, len(cfg.Memcache) > 0),
-		MySQL:      part[servant.MySQLPools](mysqlPools{d.mysql}, len(cfg.MySQL.Servers) > 0),
-		QueryCache: d.queries, Locals: locals,
-		Mongo: part[servant.MongoPools](mongoPools{d.mongo}, len(cfg.Mongo.Servers) > 0)}
+		Redis: bp.Redis, Memcache: bp.Memcache, MySQL: bp.MySQL, Mongo: bp.Mongo,
+		QueryCache: d.queries, Locals: locals}
 	if cfg.Cluster.Enabled() {
 		if err := d.joinCluster(&parts, locks); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
@@ -119,8 +119,14 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 		eng.Collector(),
 		newCacheCollector("local_cache", lc),
 		newCacheCollector("query_cache", d.queryCache),
-		newBackendCollector(backendSources{Redis: d.redis.Stats, Memcache: d.memcache.Stats, MySQL: d.mysql.Stats,
-			Mongo: d.mongo.Stats, OpenTransactions: d.mysql.OpenTransactions, SharedMisses: d.queries.Shared}),
+		newBackendCollector(backendSources{
+			Redis:            func() []redis.ServerStats { return d.backends().redis.Stats() },
+			Memcache:         func() []memcache.ServerStats { return d.backends().memcache.Stats() },
+			MySQL:            func() []mysql.ServerStats { return d.backends().mysql.Stats() },
+			Mongo:            func() []mongo.ServerStats { return d.backends().mongo.Stats() },
+			OpenTransactions: func() int64 { return d.backends().mysql.OpenTransactions() },
+			SharedMisses:     d.queries.Shared}),
+		newReloadCollector(d),
 		newLogCollector(d),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -132,7 +138,8 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 		Stats:    d.stats,
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Ready:    d.ready,
-		Config:   cfg.Redacted,
+		Config:   func() ([]byte, error) { return d.config().Redacted() },
+		Reload:   func() (any, error) { return d.reload() },
 		Handlers: map[string]http.Handler{"/trace": eng.TraceHandler()},
 	}, log)
 	return d, nil
@@ -230,19 +237,13 @@ func (d *daemon) closeParts() {
 }
 
 // closeClients closes the backend pools and the cluster node; parts not
-// built (newDaemon failed before them) are nil and skipped.
+// built (newDaemon failed before them) are nil and skipped. A reload
+// still running is waited for: it may be about to swap in new pools.
 func (d *daemon) closeClients() {
-	if d.redis != nil {
-		d.warnStop("closing redis pools", d.redis.Close())
-	}
-	if d.memcache != nil {
-		d.memcache.Close()
-	}
-	if d.mysql != nil {
-		d.warnStop("closing mysql pools", d.mysql.Close()) // after the sessions: their transactions are rolled back
-	}
-	if d.mongo != nil {
-		d.warnStop("closing mongodb pools", d.mongo.Close())
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	if be := d.backends(); be != nil {
+		be.close(d.log) // after the sessions: their transactions were rolled back
 	}
 	if d.node != nil {
 		d.proxy.Close()
@@ -289,6 +290,7 @@ type processStats struct {
 	Mongo      []mongo.ServerStats    `json:"mongo"`
 	Cluster    *clusterStats          `json:"cluster,omitempty"`
 	Log        *logsink.Stats         `json:"log,omitempty"`
+	Reload     reloadStats            `json:"reload"`
 }
 
 type clusterStats struct {
@@ -305,6 +307,7 @@ type mysqlStats struct {
 }
 
 func (d *daemon) stats() any {
+	be := d.backends()
 	var cs *clusterStats
 	if d.node != nil {
 		cs = &clusterStats{Node: d.node.Snapshot(), Proxy: d.proxy.Snapshot(), Servant: d.servant.ClusterStats()}
@@ -325,14 +328,15 @@ func (d *daemon) stats() any {
 		Engine:     d.engine.Stats().Snapshot(),
 		Trace:      d.engine.TraceStats(),
 		LocalCache: d.localCache.Stats(),
-		Redis:      d.redis.Stats(),
-		Memcache:   d.memcache.Stats(),
+		Redis:      be.redis.Stats(),
+		Memcache:   be.memcache.Stats(),
 		MySQL: mysqlStats{
-			Servers:          d.mysql.Stats(),
-			OpenTransactions: d.mysql.OpenTransactions(),
+			Servers:          be.mysql.Stats(),
+			OpenTransactions: be.mysql.OpenTransactions(),
 			QueryCache:       d.queryCache.Stats(),
 			SharedMisses:     d.queries.Shared(),
 		},
-		Mongo: d.mongo.Stats(),
+		Mongo:  be.mongo.Stats(),
+		Reload: *d.reloads.Load(),
 	}
 }

@@ -101,9 +101,7 @@ func startFaedAt(t *testing.T, dir, addr, extra string) *proc {
 	t.Helper()
 	p := &proc{unix: filepath.Join(dir, "faed.sock"), dir: dir, stderr: &logBuffer{}, exited: make(chan struct{})}
 	conf := filepath.Join(dir, "faed.toml")
-	body := fmt.Sprintf("[server]\nlisten = %q\nunix = %q\ndrain_timeout = \"2s\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"+
-		"[log]\nlevel = \"info\"\nformat = \"text\"\n%s", addr, p.unix, extra)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(faedConf(addr, p.unix, "", extra)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p.cmd = exec.Command(binary(t), "-conf", conf)
@@ -115,6 +113,13 @@ func startFaedAt(t *testing.T, dir, addr, extra string) *proc {
 	t.Cleanup(func() { p.kill() })
 	p.waitReady(t)
 	return p
+}
+
+// faedConf is the file startFaedAt writes: server lines go in [server],
+// extra TOML at the end.
+func faedConf(addr, unix, server, extra string) string {
+	return fmt.Sprintf("[server]\nlisten = %q\nunix = %q\ndrain_timeout = \"2s\"\n%s[admin]\nlisten = \"127.0.0.1:0\"\n"+
+		"[log]\nlevel = \"info\"\nformat = \"text\"\n%s", addr, unix, server, extra)
 }
 
 // waitReady learns the bound addresses from the log, then waits for

@@ -66,7 +66,7 @@ func run(cfg config.Config, confPath string, log *slog.Logger, logs *logging) in
 	} else {
 		notify(log, sd.SdNotifyStopping)
 	}
-	if err := stop(d, cfg); err != nil {
+	if err := stop(d, d.config()); err != nil { // a reloaded drain_timeout applies
 		log.Error("stopped with errors", "error", err)
 		return 1
 	}
@@ -102,7 +102,7 @@ func waitForStop(d *daemon, up *upgrader) (upgraded bool) {
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
-				d.log.Warn("SIGHUP received: config reload is not implemented yet; config unchanged")
+				d.reload() // logs the outcome; a bad file leaves the running config
 			case syscall.SIGUSR2:
 				go func() { _, _ = up.upgrade() }()
 			default:

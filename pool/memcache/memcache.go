@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -40,6 +41,7 @@ type Pools struct {
 }
 
 type serverPool struct {
+	cfg      Config
 	client   *memcache.Client
 	sel      *selector
 	breakers []*breaker.Breaker                       // parallel to sel.addrs
@@ -50,26 +52,62 @@ type serverPool struct {
 func New(cfgs map[string]Config) (*Pools, error) {
 	ps := &Pools{pools: map[string]*serverPool{}}
 	for name, cfg := range cfgs {
-		if err := cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("memcache pool %q: %w", name, err)
-		}
-		sel, err := newSelector(cfg.Selector, cfg.servers())
+		p, err := newPool(name, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("memcache pool %q: %w", name, err)
-		}
-		c := memcache.NewFromSelector(sel)
-		c.Timeout, c.MaxIdleConns = cfg.Timeout, cfg.MaxIdleConns
-		p := &serverPool{client: c, sel: sel}
-		for _, a := range sel.addrs {
-			b := breaker.New(cfg.Breaker, "memcache "+a.String(), isServerFailure)
-			p.breakers = append(p.breakers, b)
-			if cfg.GetLanes > 0 {
-				p.gets = append(p.gets, newGetBatcher(c, b, cfg.GetLanes))
-			}
+			ps.Close()
+			return nil, err
 		}
 		ps.pools[name] = p
 	}
 	return ps, nil
+}
+
+func newPool(name string, cfg Config) (*serverPool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("memcache pool %q: %w", name, err)
+	}
+	sel, err := newSelector(cfg.Selector, cfg.servers())
+	if err != nil {
+		return nil, fmt.Errorf("memcache pool %q: %w", name, err)
+	}
+	c := memcache.NewFromSelector(sel)
+	c.Timeout, c.MaxIdleConns = cfg.Timeout, cfg.MaxIdleConns
+	p := &serverPool{cfg: cfg, client: c, sel: sel}
+	for _, a := range sel.addrs {
+		b := breaker.New(cfg.Breaker, "memcache "+a.String(), isServerFailure)
+		p.breakers = append(p.breakers, b)
+		if cfg.GetLanes > 0 {
+			p.gets = append(p.gets, newGetBatcher(c, b, cfg.GetLanes))
+		}
+	}
+	return p, nil
+}
+
+// Rebuild builds the pools of cfgs for a config reload. A pool whose
+// config is unchanged is taken over from ps as it is: the same client,
+// idle connections and breakers. retired holds the pools of ps not taken
+// over (changed or removed); ps keeps serving until the caller swaps next
+// in, and then only retired may be closed, once no call uses it.
+func (ps *Pools) Rebuild(cfgs map[string]Config) (next, retired *Pools, err error) {
+	next, retired = &Pools{pools: map[string]*serverPool{}}, &Pools{pools: map[string]*serverPool{}}
+	for name, cfg := range cfgs {
+		if old, ok := ps.pools[name]; ok && reflect.DeepEqual(old.cfg, cfg) {
+			next.pools[name] = old
+			continue
+		}
+		p, err := newPool(name, cfg)
+		if err != nil {
+			next.Abandon(ps)
+			return nil, nil, err
+		}
+		next.pools[name] = p
+	}
+	for name, p := range ps.pools {
+		if next.pools[name] != p {
+			retired.pools[name] = p
+		}
+	}
+	return next, retired, nil
 }
 
 // isServerFailure: the server did not answer. Misses, "not stored" and
@@ -250,11 +288,26 @@ func (ps *Pools) Stats() []ServerStats {
 	return out
 }
 
-// Close stops the get batchers.
-func (ps *Pools) Close() {
-	for _, p := range ps.pools {
-		for _, g := range p.gets {
-			g.Close()
+// Abandon closes the pools of ps (a Rebuild of old) that old does not
+// share: for a rebuild that is not swapped in after all.
+func (ps *Pools) Abandon(old *Pools) {
+	for name, p := range ps.pools {
+		if old.pools[name] != p {
+			p.close()
 		}
 	}
+}
+
+// Close stops the get batchers and closes the idle connections.
+func (ps *Pools) Close() {
+	for _, p := range ps.pools {
+		p.close()
+	}
+}
+
+func (p *serverPool) close() {
+	for _, g := range p.gets {
+		g.Close()
+	}
+	_ = p.client.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,8 @@ type Pools struct {
 // Server is one MongoDB deployment and its database.
 type Server struct {
 	name    string
+	sc      ServerConfig
+	cfg     Config // the client settings it was built with (clientSettings)
 	client  *mongo.Client
 	db      *mongo.Database
 	breaker *breaker.Breaker
@@ -48,21 +51,78 @@ func New(cfg Config) (*Pools, error) {
 	}
 	p := &Pools{cfg: cfg, servers: map[string]*Server{}}
 	for name, sc := range cfg.Servers {
-		opts := options.Client().ApplyURI(sc.URI).
-			SetConnectTimeout(cfg.ConnectTimeout).
-			SetServerSelectionTimeout(cfg.ServerSelectionTimeout).
-			SetMaxPoolSize(cfg.MaxPoolSize).
-			SetRetryWrites(false). // a write is never sent twice
-			SetRetryReads(true)
-		c, err := mongo.Connect(opts)
+		s, err := newServer(name, sc, cfg)
 		if err != nil {
 			p.Close()
-			return nil, fmt.Errorf("mongo server %q: %w", name, err)
+			return nil, err
 		}
-		p.servers[name] = &Server{name: name, client: c, db: c.Database(sc.DB), maxAll: cfg.MaxFindAll, locks: newKeyLocks(),
-			breaker: breaker.New(cfg.Breaker, "mongo "+name, isServerFailure)}
+		p.servers[name] = s
 	}
 	return p, nil
+}
+
+func newServer(name string, sc ServerConfig, cfg Config) (*Server, error) {
+	opts := options.Client().ApplyURI(sc.URI).
+		SetConnectTimeout(cfg.ConnectTimeout).
+		SetServerSelectionTimeout(cfg.ServerSelectionTimeout).
+		SetMaxPoolSize(cfg.MaxPoolSize).
+		SetRetryWrites(false). // a write is never sent twice
+		SetRetryReads(true)
+	c, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongo server %q: %w", name, err)
+	}
+	return &Server{name: name, sc: sc, cfg: cfg.clientSettings(), client: c, db: c.Database(sc.DB), maxAll: cfg.MaxFindAll,
+		locks: newKeyLocks(), breaker: breaker.New(cfg.Breaker, "mongo "+name, isServerFailure)}, nil
+}
+
+// clientSettings is cfg without what only picking a server uses: what
+// every server's client is built with.
+func (c Config) clientSettings() Config {
+	c.Servers, c.ShardStrategy, c.ShardBaseNum = nil, "", 0
+	return c
+}
+
+// Rebuild builds the servers of cfg for a config reload. A server whose
+// entry and client settings are unchanged is taken over from p as it is
+// (its client and connections); a change of shard_strategy or
+// shard_base_num alone rebuilds no client. retired holds the servers of p
+// not taken over; p keeps serving until the caller swaps next in, and then
+// only retired may be closed, once no call uses it.
+func (p *Pools) Rebuild(cfg Config) (next, retired *Pools, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("mongo: %w", err)
+	}
+	next, retired = &Pools{cfg: cfg, servers: map[string]*Server{}}, &Pools{cfg: p.cfg, servers: map[string]*Server{}}
+	settings := cfg.clientSettings()
+	for name, sc := range cfg.Servers {
+		if old, ok := p.servers[name]; ok && old.sc == sc && reflect.DeepEqual(old.cfg, settings) {
+			next.servers[name] = old
+			continue
+		}
+		s, err := newServer(name, sc, cfg)
+		if err != nil {
+			next.Abandon(p)
+			return nil, nil, err
+		}
+		next.servers[name] = s
+	}
+	for name, s := range p.servers {
+		if next.servers[name] != s {
+			retired.servers[name] = s
+		}
+	}
+	return next, retired, nil
+}
+
+// Abandon disconnects the servers of p (a Rebuild of old) that old
+// does not share: for a rebuild that is not swapped in after all.
+func (p *Pools) Abandon(old *Pools) {
+	for name, s := range p.servers {
+		if old.servers[name] != s {
+			_ = s.client.Disconnect(context.Background())
+		}
+	}
 }
 
 // Close disconnects every client.
@@ -134,7 +194,7 @@ type ServerStats struct {
 func (p *Pools) Stats() []ServerStats {
 	out := make([]ServerStats, 0, len(p.servers))
 	for _, s := range p.servers {
-		out = append(out, ServerStats{Name: s.name, Addr: uriHosts(p.cfg.Servers[s.name].URI), Breaker: s.breaker.State(),
+		out = append(out, ServerStats{Name: s.name, Addr: uriHosts(s.sc.URI), Breaker: s.breaker.State(),
 			Calls: s.calls.Load(), Errors: s.errors.Load()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

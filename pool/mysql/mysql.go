@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -43,7 +44,7 @@ type Pools struct {
 	cfg     Config
 	servers map[string]*Server
 	router  *router
-	txOpen  atomic.Int64 // open transactions, all servers
+	txOpen  *atomic.Int64 // open transactions, all servers
 }
 
 // New opens a pool per server. Nothing connects until a call needs it, so
@@ -55,7 +56,7 @@ func New(cfg Config, log *slog.Logger) (*Pools, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Pools{cfg: cfg, servers: map[string]*Server{}}
+	p := &Pools{cfg: cfg, servers: map[string]*Server{}, txOpen: new(atomic.Int64)}
 	for name, sc := range cfg.Servers {
 		s, err := newServer(p, name, sc, log)
 		if err != nil {
@@ -64,8 +65,72 @@ func New(cfg Config, log *slog.Logger) (*Pools, error) {
 		}
 		p.servers[name] = s
 	}
-	p.router = newRouter(p)
+	p.router = newRouter(p, new(atomic.Uint64))
 	return p, nil
+}
+
+// limits is c without what only routing uses: the settings every server's
+// pool is built with. A server is kept over a reload only if they are the
+// same.
+func (c Config) limits() Config {
+	c.Servers, c.GlobalPools, c.LookupPool, c.LookupTables = nil, nil, "", nil
+	c.LookupCacheSize, c.LookupCacheTTL = 0, 0
+	return c
+}
+
+// Rebuild builds the pools of cfg for a config reload. A server whose
+// entry and limits (every setting but the routing ones: global_pools,
+// lookup_pool, lookup_tables, lookup_cache_*) are unchanged is taken over
+// from p as it is, connections and breaker; the router is always new, with
+// an empty lookup cache, and shares p's invalidations (a write through p
+// that is still running also forgets what next may have cached). The count
+// of open transactions, and so max_transactions, spans both.
+//
+// retired holds the servers of p not taken over; p keeps serving until the
+// caller swaps next in, and then only retired may be closed, once no call
+// uses it. A transaction still open on a retired server stays usable:
+// database/sql keeps a connection that is taken out (pinned) working after
+// its DB is closed, and closes it when the transaction gives it back.
+func (p *Pools) Rebuild(cfg Config, log *slog.Logger) (next, retired *Pools, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("mysql: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	next = &Pools{cfg: cfg, servers: map[string]*Server{}, txOpen: p.txOpen}
+	retired = &Pools{cfg: p.cfg, servers: map[string]*Server{}, txOpen: p.txOpen}
+	limits := cfg.limits()
+	for name, sc := range cfg.Servers {
+		if old, ok := p.servers[name]; ok && old.sc == sc && reflect.DeepEqual(old.cfg, limits) {
+			next.servers[name] = old
+			continue
+		}
+		s, err := newServer(next, name, sc, log)
+		if err != nil {
+			next.Abandon(p)
+			return nil, nil, fmt.Errorf("mysql server %q: %w", name, err)
+		}
+		next.servers[name] = s
+	}
+	for name, s := range p.servers {
+		if next.servers[name] != s {
+			retired.servers[name] = s
+		}
+	}
+	next.router = newRouter(next, p.router.gen)
+	p.router.next.Store(next.router)
+	return next, retired, nil
+}
+
+// Abandon closes the servers of p (a Rebuild of old) that old does not
+// share: for a rebuild that is not swapped in after all.
+func (p *Pools) Abandon(old *Pools) {
+	for name, s := range p.servers {
+		if old.servers[name] != s {
+			_ = s.db.Close()
+		}
+	}
 }
 
 // Close closes every server's pool.

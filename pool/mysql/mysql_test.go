@@ -83,6 +83,7 @@ func TestMySQL(t *testing.T) {
 	t.Run("Transactions", e.testTransactions)
 	t.Run("TransactionLimits", e.testTransactionLimits)
 	t.Run("PoolBusy", e.testPoolBusy)
+	t.Run("Rebuild", e.testRebuild)
 	t.Run("ServerKilledAndBack", e.testServerKilled) // last: restarts the server
 }
 

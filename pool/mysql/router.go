@@ -28,7 +28,8 @@ var (
 type router struct {
 	p     *Pools
 	cache *lru.Cache[shardKey, shardEntry]
-	gen   atomic.Uint64
+	gen   *atomic.Uint64 // shared with the routers a reload builds after this one
+	next  atomic.Pointer[router]
 	now   func() time.Time
 }
 
@@ -42,9 +43,9 @@ type shardEntry struct {
 	expires time.Time // zero: never
 }
 
-func newRouter(p *Pools) *router {
+func newRouter(p *Pools, gen *atomic.Uint64) *router {
 	c, _ := lru.New[shardKey, shardEntry](p.cfg.LookupCacheSize) // size validated > 0
-	return &router{p: p, cache: c, now: time.Now}
+	return &router{p: p, cache: c, gen: gen, now: time.Now}
 }
 
 func (r *router) resolve(ctx context.Context, pool string, hint int64) (*Server, error) {
@@ -110,10 +111,14 @@ func (r *router) lookup(ctx context.Context, pool, table string, entity int64) (
 	return s, nil
 }
 
-// invalidate drops entity's mapping in every sharded pool.
+// invalidate drops entity's mapping in every sharded pool, here and in
+// the routers that replaced this one (a write that began before a reload
+// may end after it).
 func (r *router) invalidate(entity int64) {
 	r.gen.Add(1)
-	for pool := range r.p.cfg.LookupTables {
-		r.cache.Remove(shardKey{pool, entity})
+	for ; r != nil; r = r.next.Load() {
+		for pool := range r.p.cfg.LookupTables {
+			r.cache.Remove(shardKey{pool, entity})
+		}
 	}
 }

@@ -18,8 +18,10 @@ import (
 
 // Server is one MySQL server's connection pool.
 type Server struct {
-	p       *Pools
 	name    string
+	sc      ServerConfig
+	cfg     Config        // the settings it was built with (Config.limits)
+	txOpen  *atomic.Int64 // open transactions, all servers (shared by every Pools a reload builds)
 	addr    string
 	db      *sql.DB
 	breaker *breaker.Breaker
@@ -29,7 +31,8 @@ type Server struct {
 }
 
 func newServer(p *Pools, name string, sc ServerConfig, log *slog.Logger) (*Server, error) {
-	mc, err := connector(sc, p.cfg, log)
+	cfg := p.cfg.limits()
+	mc, err := connector(sc, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -38,13 +41,13 @@ func newServer(p *Pools, name string, sc ServerConfig, log *slog.Logger) (*Serve
 		return nil, err
 	}
 	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(p.cfg.MaxOpenConns)
-	db.SetMaxIdleConns(p.cfg.MaxIdleConns)
-	db.SetConnMaxLifetime(p.cfg.ConnMaxLifetime)
-	db.SetConnMaxIdleTime(p.cfg.ConnMaxIdleTime)
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxIdleConns)
+	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
 	return &Server{
-		p: p, name: name, addr: sc.Addr, db: db,
-		breaker: breaker.New(p.cfg.Breaker, "mysql "+name, isServerFailure),
+		name: name, sc: sc, cfg: cfg, txOpen: p.txOpen, addr: sc.Addr, db: db,
+		breaker: breaker.New(cfg.Breaker, "mysql "+name, isServerFailure),
 	}, nil
 }
 
@@ -83,7 +86,7 @@ func (s *Server) Run(ctx context.Context, kind Kind, stmt string, args []string)
 			if c, err = s.conn(ctx); err != nil {
 				return err
 			}
-			res, err = runOn(ctx, c, kind, stmt, args, s.p.cfg)
+			res, err = runOn(ctx, c, kind, stmt, args, s.cfg)
 			_ = c.Close()
 			if !errors.Is(err, driver.ErrBadConn) {
 				return err
@@ -117,13 +120,13 @@ func (s *Server) wrap(err error, kind Kind) error {
 
 // conn takes a connection from the pool, waiting at most pool_timeout.
 func (s *Server) conn(ctx context.Context) (*sql.Conn, error) {
-	wait, cancel := context.WithTimeout(ctx, s.p.cfg.PoolTimeout)
+	wait, cancel := context.WithTimeout(ctx, s.cfg.PoolTimeout)
 	defer cancel()
 	c, err := s.db.Conn(wait)
 	if err != nil && ctx.Err() == nil && wait.Err() != nil {
 		st := s.db.Stats()
 		if st.InUse >= st.MaxOpenConnections {
-			return nil, fmt.Errorf("%w within %v (max_open_conns %d in use)", ErrPoolBusy, s.p.cfg.PoolTimeout, st.MaxOpenConnections)
+			return nil, fmt.Errorf("%w within %v (max_open_conns %d in use)", ErrPoolBusy, s.cfg.PoolTimeout, st.MaxOpenConnections)
 		}
 		return nil, fmt.Errorf("connect: %w", err)
 	}

@@ -36,10 +36,10 @@ type Tx struct {
 // as the client sent it) on it. The transaction is rolled back if it is
 // still open after tx_timeout.
 func (s *Server) Begin(ctx context.Context, stmt string) (*Tx, error) {
-	p := s.p
-	if p.txOpen.Add(1) > int64(p.cfg.MaxTransactions) {
-		p.txOpen.Add(-1)
-		return nil, fmt.Errorf("mysql %s: %w (max_transactions %d)", s.name, ErrTxLimit, p.cfg.MaxTransactions)
+	cfg := s.cfg
+	if s.txOpen.Add(1) > int64(cfg.MaxTransactions) {
+		s.txOpen.Add(-1)
+		return nil, fmt.Errorf("mysql %s: %w (max_transactions %d)", s.name, ErrTxLimit, cfg.MaxTransactions)
 	}
 	var tx *Tx
 	calltrace.Backend(ctx, "mysql", s.addr)
@@ -56,11 +56,11 @@ func (s *Server) Begin(ctx context.Context, stmt string) (*Tx, error) {
 		return nil
 	})
 	if err != nil {
-		p.txOpen.Add(-1)
+		s.txOpen.Add(-1)
 		return nil, s.wrap(err, Begin)
 	}
 	s.pinned.Add(1)
-	tx.timer = time.AfterFunc(p.cfg.TxTimeout, func() { tx.abort("open longer than tx_timeout " + p.cfg.TxTimeout.String()) })
+	tx.timer = time.AfterFunc(cfg.TxTimeout, func() { tx.abort("open longer than tx_timeout " + cfg.TxTimeout.String()) })
 	return tx, nil
 }
 
@@ -80,7 +80,7 @@ func (t *Tx) Run(ctx context.Context, kind Kind, stmt string, args []string) (*R
 	calltrace.Backend(ctx, "mysql", t.s.addr)
 	err := t.s.do(func() error {
 		var err error
-		res, err = runOn(ctx, t.conn, kind, stmt, args, t.s.p.cfg)
+		res, err = runOn(ctx, t.conn, kind, stmt, args, t.s.cfg)
 		return err
 	})
 	if err != nil && isServerFailure(err) {
@@ -122,7 +122,7 @@ func (t *Tx) abort(why string) {
 	if t.conn == nil {
 		return
 	}
-	cfg := t.s.p.cfg
+	cfg := t.s.cfg
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ReadTimeout+cfg.WriteTimeout)
 	defer cancel()
 	_, err := t.conn.ExecContext(ctx, "ROLLBACK")
@@ -143,7 +143,7 @@ func (t *Tx) release(clean bool, why string) {
 	}
 	t.conn, t.ended = nil, why
 	t.s.pinned.Add(-1)
-	t.s.p.txOpen.Add(-1)
+	t.s.txOpen.Add(-1)
 }
 
 // discard closes a connection instead of pooling it.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -59,25 +60,72 @@ type server struct {
 func New(cfgs map[string]Config) (*Pools, error) {
 	ps := &Pools{pools: map[string]*serverPool{}}
 	for name, cfg := range cfgs {
-		if err := cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("redis pool %q: %w", name, err)
-		}
-		addrs := cfg.servers()
-		p := &serverPool{name: name, cfg: cfg, ring: ring.New(addrs, compatVNodes)}
-		for _, addr := range addrs {
-			s := &server{
-				addr:    addr,
-				client:  newClient(addr, cfg),
-				breaker: breaker.New(cfg.Breaker, "redis "+addr, isServerFailure),
-			}
-			if cfg.PipelineLanes > 0 {
-				s.pipe = newPipeline(s.client, s.breaker, cfg.PipelineLanes)
-			}
-			p.servers = append(p.servers, s)
+		p, err := newPool(name, cfg)
+		if err != nil {
+			_ = ps.Close()
+			return nil, err
 		}
 		ps.pools[name] = p
 	}
 	return ps, nil
+}
+
+func newPool(name string, cfg Config) (*serverPool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("redis pool %q: %w", name, err)
+	}
+	addrs := cfg.servers()
+	p := &serverPool{name: name, cfg: cfg, ring: ring.New(addrs, compatVNodes)}
+	for _, addr := range addrs {
+		s := &server{
+			addr:    addr,
+			client:  newClient(addr, cfg),
+			breaker: breaker.New(cfg.Breaker, "redis "+addr, isServerFailure),
+		}
+		if cfg.PipelineLanes > 0 {
+			s.pipe = newPipeline(s.client, s.breaker, cfg.PipelineLanes)
+		}
+		p.servers = append(p.servers, s)
+	}
+	return p, nil
+}
+
+// Rebuild builds the pools of cfgs for a config reload. A pool whose
+// config is unchanged is taken over from ps as it is: the same clients,
+// connections and breakers. retired holds the pools of ps not taken over
+// (changed or removed); ps keeps serving until the caller swaps next in,
+// and then only retired may be closed, once no call uses it: closing ps
+// would close the pools next shares with it.
+func (ps *Pools) Rebuild(cfgs map[string]Config) (next, retired *Pools, err error) {
+	next, retired = &Pools{pools: map[string]*serverPool{}}, &Pools{pools: map[string]*serverPool{}}
+	for name, cfg := range cfgs {
+		if old, ok := ps.pools[name]; ok && reflect.DeepEqual(old.cfg, cfg) {
+			next.pools[name] = old
+			continue
+		}
+		p, err := newPool(name, cfg)
+		if err != nil {
+			next.Abandon(ps)
+			return nil, nil, err
+		}
+		next.pools[name] = p
+	}
+	for name, p := range ps.pools {
+		if next.pools[name] != p {
+			retired.pools[name] = p
+		}
+	}
+	return next, retired, nil
+}
+
+// Abandon closes the pools of ps (a Rebuild of old) that old does not
+// share: for a rebuild that is not swapped in after all.
+func (ps *Pools) Abandon(old *Pools) {
+	for name, p := range ps.pools {
+		if old.pools[name] != p {
+			_ = p.close()
+		}
+	}
 }
 
 func newClient(addr string, cfg Config) *goredis.Client {
@@ -159,12 +207,18 @@ func describe(err error) error {
 func (ps *Pools) Close() error {
 	var errs []error
 	for _, p := range ps.pools {
-		for _, s := range p.servers {
-			if s.pipe != nil {
-				s.pipe.Close()
-			}
-			errs = append(errs, s.client.Close())
+		errs = append(errs, p.close())
+	}
+	return errors.Join(errs...)
+}
+
+func (p *serverPool) close() error {
+	var errs []error
+	for _, s := range p.servers {
+		if s.pipe != nil {
+			s.pipe.Close()
 		}
+		errs = append(errs, s.client.Close())
 	}
 	return errors.Join(errs...)
 }
