@@ -40,8 +40,9 @@ type Engine struct {
 	closing    atomic.Bool
 	drainNs    atomic.Int64 // unix ns when Shutdown began
 	drainOnce  sync.Once
-	handedOver atomic.Bool // the sockets belong to a successor too
-	unixFile   fileID      // the unix socket's file as bound
+	handedOver atomic.Bool            // the sockets belong to a successor too
+	passer     atomic.Pointer[Passer] // set: idle sessions go to the successor
+	unixFile   fileID                 // the unix socket's file as bound
 	watchOnce  sync.Once
 	watchStop  chan struct{}
 	watchDone  chan struct{}

@@ -49,7 +49,7 @@ type session struct {
 	client client
 	locals Locals // handlers' per-connection values
 
-	phase atomic.Int32            // phaseIdle, phaseBusy or phaseExpired
+	phase atomic.Int32            // phaseIdle, phaseBusy, phaseExpired or phaseHandOver
 	since atomic.Int64            // unix ns when the phase began
 	call  atomic.Pointer[callCtx] // the running call, if any
 }
@@ -124,12 +124,25 @@ func (s *session) waitCall() error {
 	if !s.phase.CompareAndSwap(phaseBusy, phaseIdle) {
 		return errExpired
 	}
-	if err := s.t.waitReadable(); err != nil {
+	for {
+		if s.tryPass() { // a binary upgrade: the successor serves the next call
+			return errPassed
+		}
+		err := s.t.waitReadable()
+		if err == nil {
+			break
+		}
+		if s.tryPass() {
+			return errPassed
+		}
+		if s.keepWaiting() {
+			continue // woken for the hand-over, but it holds a transaction
+		}
 		s.closeReason(err)
 		return err
 	}
 	s.since.Store(time.Now().UnixNano())
-	if !s.phase.CompareAndSwap(phaseIdle, phaseBusy) {
+	if !s.phase.CompareAndSwap(phaseIdle, phaseBusy) && !s.resume() {
 		return errExpired
 	}
 	return nil

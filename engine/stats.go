@@ -84,6 +84,8 @@ type Stats struct {
 	RateLimited    atomic.Int64 // calls refused by the per-client rate limit
 	Panics         atomic.Int64 // panics recovered: in a call (answered INTERNAL_ERROR) or in the session loop
 	HungUp         atomic.Int64 // calls cancelled because their client went away
+	Passed         atomic.Int64 // sessions given to the new process in a binary upgrade
+	Adopted        atomic.Int64 // sessions taken over from the old process in a binary upgrade
 
 	methods map[string]*MethodStats // fixed at construction; read-only after
 }
@@ -132,6 +134,8 @@ type Snapshot struct {
 	RateLimited    int64                     `json:"rate_limited"`
 	Panics         int64                     `json:"panics"`
 	HungUp         int64                     `json:"hung_up"`
+	Passed         int64                     `json:"passed"`
+	Adopted        int64                     `json:"adopted"`
 	Methods        map[string]MethodSnapshot `json:"methods"`
 }
 
@@ -143,6 +147,7 @@ func (s *Stats) Snapshot() Snapshot {
 		ProtocolErrors: s.ProtocolErrors.Load(), Timeouts: s.Timeouts.Load(),
 		UnknownMethods: s.UnknownMethods.Load(), RateLimited: s.RateLimited.Load(),
 		Panics: s.Panics.Load(), HungUp: s.HungUp.Load(),
+		Passed: s.Passed.Load(), Adopted: s.Adopted.Load(),
 		Methods: map[string]MethodSnapshot{},
 	}
 	for name, m := range s.methods {

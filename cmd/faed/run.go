@@ -50,6 +50,11 @@ func run(cfg config.Config, confPath string, log *slog.Logger, logs *logging) in
 		d.closeParts()
 		return 1
 	}
+	if f, err := upg.File(sessionsFile); err != nil {
+		log.Warn("upgrade: the old process's session channel", "error", err)
+	} else if f != nil {
+		go adoptSessions(f, d.engine, log)
+	}
 	d.awaitRegistration(cfg.Cluster.Timeout)
 	if err := upg.Ready(); err != nil {
 		log.Error("cannot tell the old process we are ready", "error", err)
@@ -62,7 +67,12 @@ func run(cfg config.Config, confPath string, log *slog.Logger, logs *logging) in
 	upgraded := waitForStop(d, up)
 	if upgraded {
 		log.Info("stopping: the new process serves now; draining")
-		d.engine.HandOver()
+		if ch := up.sessionChannel(); ch != nil {
+			d.engine.HandOverSessions(ch.pass) // idle clients keep their connections
+			defer ch.Close()
+		} else {
+			d.engine.HandOver()
+		}
 	} else {
 		notify(log, sd.SdNotifyStopping)
 	}
@@ -117,10 +127,11 @@ func waitForStop(d *daemon, up *upgrader) (upgraded bool) {
 // process's sockets; once it is ready this process stops accepting,
 // drains and exits. A failed start leaves this process serving as before.
 type upgrader struct {
-	upg *tableflip.Upgrader
-	d   *daemon
-	log *slog.Logger
-	mu  sync.Mutex
+	upg     *tableflip.Upgrader
+	d       *daemon
+	log     *slog.Logger
+	mu      sync.Mutex
+	channel *sessionChannel // to the new process, once one is ready
 }
 
 // upgrade starts the successor and waits until it is ready (nil) or has
@@ -136,16 +147,33 @@ func (u *upgrader) upgrade() (time.Duration, error) {
 		notify(u.log, sd.SdNotifyReady)
 		return 0, err
 	}
-	err := u.upg.Upgrade()
+	ch, err := openSessionChannel(u.upg, u.log)
 	if err != nil {
+		u.log.Warn("upgrade: no session channel: idle client connections will be closed, not passed", "error", err)
+	}
+	err = u.upg.Upgrade()
+	if err != nil {
+		if ch != nil {
+			ch.Close()
+		}
 		_ = u.d.ids.Split(idgen.Whole)
 		u.log.Error("upgrade failed: this process goes on serving", "error", err)
 		notify(u.log, sd.SdNotifyReady)
 		return 0, err
 	}
+	u.channel = ch
 	took := time.Since(start)
 	u.log.Info("upgrade: the new process is ready", "took", took)
 	return took, nil
+}
+
+// sessionChannel is the channel to the new process once an upgrade has
+// succeeded; it waits for an upgrade still finishing (the old process may
+// learn of its success before upgrade returns).
+func (u *upgrader) sessionChannel() *sessionChannel {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.channel
 }
 
 // awaitParent gives the successor the whole id sequence once the old

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -122,7 +123,25 @@ type load struct {
 }
 
 func startLoad(tcp, unix string, workers int) *load {
+	return startMixedLoad(tcp, unix, workers, 0)
+}
+
+// startMixedLoad is startLoad plus persistent clients: each keeps one
+// connection for all its calls, as php-fpm workers with persistent
+// sockets do, and reconnects only after a failure (which is counted).
+func startMixedLoad(tcp, unix string, workers, persistent int) *load {
 	l := &load{ids: map[int64]bool{}, stop: make(chan struct{})}
+	for i := range persistent {
+		network, addr := "tcp", tcp
+		if i%2 == 1 {
+			network, addr = "unix", unix
+		}
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			l.persistent(network, addr)
+		}()
+	}
 	for i := range workers {
 		network, addr := "tcp", tcp
 		if i%2 == 1 {
@@ -145,17 +164,54 @@ func startLoad(tcp, unix string, workers int) *load {
 }
 
 func (l *load) one(network, addr string, id bool) {
+	conn, c := l.dial(network, addr)
+	if conn == nil {
+		return
+	}
+	defer conn.Close()
+	l.call(c, id)
+}
+
+func (l *load) persistent(network, addr string) {
+	var conn net.Conn
+	var c *rpc.FunServantClient
+	for n := 0; ; n++ {
+		select {
+		case <-l.stop:
+			if conn != nil {
+				conn.Close()
+			}
+			return
+		default:
+		}
+		if conn == nil {
+			if conn, c = l.dial(network, addr); conn == nil {
+				return
+			}
+		}
+		if !l.call(c, n%2 == 0) {
+			conn.Close()
+			conn = nil
+		}
+	}
+}
+
+func (l *load) dial(network, addr string) (net.Conn, *rpc.FunServantClient) {
 	conn, err := net.DialTimeout(network, addr, 10*time.Second)
 	if err != nil {
 		l.refused.Add(1)
 		l.firstErr.CompareAndSwap(nil, "connect: "+err.Error())
-		return
+		return nil, nil
 	}
-	defer conn.Close()
 	conf := &thrift.TConfiguration{SocketTimeout: 10 * time.Second}
 	trans := thrift.NewTBufferedTransport(thrift.NewTSocketFromConnConf(conn, conf), 4096)
 	proto := thrift.NewTBinaryProtocolConf(trans, conf)
-	c := rpc.NewFunServantClient(thrift.NewTStandardClient(proto, proto))
+	return conn, rpc.NewFunServantClient(thrift.NewTStandardClient(proto, proto))
+}
+
+// call makes one call (id_next or noop) and reports whether it succeeded.
+func (l *load) call(c *rpc.FunServantClient, id bool) bool {
+	var err error
 	if !id {
 		_, err = c.Noop(context.Background(), 1)
 	} else {
@@ -172,9 +228,10 @@ func (l *load) one(network, addr string, id bool) {
 	if err != nil {
 		l.failed.Add(1)
 		l.firstErr.CompareAndSwap(nil, "call: "+err.Error())
-		return
+		return false
 	}
 	l.calls.Add(1)
+	return true
 }
 
 func (l *load) waitCalls(t *testing.T, more int64) {
@@ -197,13 +254,15 @@ func waitUntil(t *testing.T, limit time.Duration, cond func() bool) {
 }
 
 // TestUpgradeUnderLoad upgrades faed twice (with faed -upgrade, then with
-// SIGUSR2) while clients keep connecting: no client is refused, no call
-// fails, no id is issued twice, each old process exits 0 and the new one
-// serves on the same TCP address and unix socket.
+// SIGUSR2) while clients keep connecting, and others keep one persistent
+// connection each: no client is refused, no call fails (a persistent
+// connection is passed to the new process between two calls), no id is
+// issued twice, each old process exits 0 and the new one serves on the
+// same TCP address and unix socket.
 func TestUpgradeUnderLoad(t *testing.T) {
 	f := startUpgradeFaed(t, binary(t), "")
 	tcp, admin := f.addrs(t)
-	l := startLoad(tcp, f.unix, 6)
+	l := startMixedLoad(tcp, f.unix, 4, 4)
 	defer l.end()
 	l.waitCalls(t, 300)
 
@@ -243,8 +302,20 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	if gone(third) {
 		t.Fatalf("the newest process is gone\nlog:\n%s", f.logText())
 	}
-	if _, err := http.Get("http://" + admin + "/readyz"); err != nil {
+	resp, err := http.Get("http://" + admin + "/stats")
+	if err != nil {
 		t.Fatalf("admin not served by the new process: %v", err)
+	}
+	var st struct {
+		PID    int `json:"pid"`
+		Engine struct {
+			Adopted int64 `json:"adopted"`
+		} `json:"engine"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || st.PID != third || st.Engine.Adopted == 0 {
+		t.Fatalf("/stats of the newest process: %+v, %v (want pid %d and adopted connections)", st, err, third)
 	}
 	if err := syscall.Kill(third, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
