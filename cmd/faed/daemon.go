@@ -46,6 +46,7 @@ type daemon struct {
 	node       *peer.Node   // nil on a single node
 	proxy      *proxy.Proxy // nil on a single node
 	servant    *servant.Servant
+	history    *history // the dashboard's samples
 	stopping   atomic.Bool
 }
 
@@ -122,8 +123,10 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 	if d.node != nil {
 		reg.MustRegister(newClusterCollector(d))
 	}
+	d.history = newHistory(d)
 	d.admin = engine.NewAdmin(cfg.Admin, engine.AdminSources{
 		Stats:   d.stats,
+		History: d.history.page,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Ready:   d.ready,
 		Config:  cfg.Redacted,
@@ -168,6 +171,7 @@ func (d *daemon) start() error {
 	if d.node != nil {
 		d.node.Start() // once serving: peers may call as soon as it registers
 	}
+	d.history.start()
 	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.ids.Worker())
 	return nil
 }
@@ -188,6 +192,7 @@ func (d *daemon) stop(ctx context.Context) error {
 	}
 	errEngine := d.engine.Shutdown(ctx)
 	d.warnStop("admin shutdown", d.admin.Shutdown(ctx))
+	d.history.stop()
 	errIDs := d.ids.Close() // after the last call: records the final mark
 	d.closeClients()
 	return errors.Join(errEngine, errIDs)
