@@ -10,16 +10,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"time"
 )
 
-// dashboard is the live page served at /: it polls /stats every second.
+// dashboard is the live page served at /: it polls /history every second
+// and draws it.
 //
 //go:embed dashboard.html
 var dashboard []byte
 
-// AdminSources is what the admin endpoint serves. A nil Stats, Metrics or
-// Config is answered 404; a nil Ready means always ready.
+// AdminSources is what the admin endpoint serves. A nil Stats, History,
+// Metrics or Config is answered 404; a nil Ready means always ready.
 type AdminSources struct {
 	// Stats returns the value served as JSON by /stats.
 	Stats func() any
@@ -29,8 +31,13 @@ type AdminSources struct {
 	Ready func() error
 	// Config returns the running configuration with secrets masked.
 	Config func() ([]byte, error)
-	// Handlers are further routes by pattern, e.g. "POST /upgrade" or
-	// "/trace" (Engine.TraceHandler).
+	// History returns the value served as JSON by /history?since=N: the
+	// samples numbered N and later (all kept without since).
+	History func(since uint64) any
+	// Handlers are more routes, ServeMux pattern to handler (e.g.
+	// "POST /reload"), mounted beside the built-in ones. A pattern that
+	// conflicts with one of those panics, as http.ServeMux.Handle does: it
+	// is a wiring mistake, made at start-up.
 	Handlers map[string]http.Handler
 	// Reload re-reads and applies the config file for POST /reload and
 	// returns what happened, served as JSON; with an error the answer is
@@ -84,6 +91,24 @@ func NewAdmin(cfg AdminConfig, src AdminSources, log *slog.Logger) *Admin {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(src.Stats())
+	})
+	mux.HandleFunc("GET /history", func(w http.ResponseWriter, r *http.Request) {
+		if src.History == nil {
+			http.Error(w, "history not available", http.StatusNotFound)
+			return
+		}
+		var since uint64
+		if v := r.URL.Query().Get("since"); v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				http.Error(w, fmt.Sprintf("since: %q is not a sample number", v), http.StatusBadRequest)
+				return
+			}
+			since = n
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(src.History(since))
 	})
 	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
 		if src.Config == nil {

@@ -88,3 +88,56 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("/readyz while draining = %d %q", code, body)
 	}
 }
+
+// /history hands since to its source and refuses a bad one; routes from
+// Handlers are mounted; without a History source /history is 404.
+func TestAdminHistoryAndExtraHandlers(t *testing.T) {
+	var asked atomic.Uint64
+	a := engine.NewAdmin(engine.AdminConfig{Listen: "127.0.0.1:0"}, engine.AdminSources{
+		History: func(since uint64) any {
+			asked.Store(since)
+			return map[string]uint64{"next": since + 1}
+		},
+		Handlers: map[string]http.Handler{
+			"POST /extra": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "extra") }),
+		},
+	}, nil)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	base := "http://" + a.Addr().String()
+	if code, body := get(t, base+"/history?since=41"); code != 200 || asked.Load() != 41 || !strings.Contains(body, `"next":42`) {
+		t.Errorf("/history?since=41 = %d %q (source asked %d)", code, body, asked.Load())
+	}
+	if code, body := get(t, base+"/history"); code != 200 || asked.Load() != 0 || !strings.Contains(body, `"next":1`) {
+		t.Errorf("/history = %d %q", code, body)
+	}
+	if code, body := get(t, base+"/history?since=-1"); code != 400 || !strings.Contains(body, "since") {
+		t.Errorf("/history?since=-1 = %d %q", code, body)
+	}
+	resp, err := http.Post(base+"/extra", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "extra" {
+		t.Errorf("POST /extra = %d %q", resp.StatusCode, b)
+	}
+	if code, _ := get(t, base+"/extra"); code != 405 {
+		t.Errorf("GET /extra = %d, want 405", code)
+	}
+	if code, _ := get(t, base+"/stats"); code != 404 {
+		t.Errorf("/stats without a source = %d, want 404", code)
+	}
+
+	b2 := engine.NewAdmin(engine.AdminConfig{Listen: "127.0.0.1:0"}, engine.AdminSources{}, nil)
+	if err := b2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b2.Shutdown(context.Background()) })
+	if code, _ := get(t, "http://"+b2.Addr().String()+"/history"); code != 404 {
+		t.Errorf("/history without a source = %d, want 404", code)
+	}
+}

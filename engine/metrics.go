@@ -79,13 +79,24 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.errs, m.Errors.Load(), name)
 		counter(c.excs, m.Exceptions.Load(), name)
 		counts, sum := m.Latency.Counts()
-		buckets := make(map[float64]uint64, len(latencyBounds))
-		var cum uint64
-		for i, b := range latencyBounds {
-			cum += uint64(counts[i])
-			buckets[b.Seconds()] = cum
-		}
-		cum += uint64(counts[len(latencyBounds)])
+		buckets, cum := exportedBuckets(counts)
 		ch <- prometheus.MustNewConstHistogram(c.latency, cum, sum.Seconds(), buckets, name)
 	}
+}
+
+// exportedBuckets folds the fine latency buckets into one Prometheus
+// bucket per octave (le = 2^10 ns, 2^11 ns, ... 2^34 ns, about 1 µs to
+// 17 s): 25 series per method instead of 194, each exact, since every octave boundary is a
+// fine bucket's boundary. It returns them cumulative, and the total.
+func exportedBuckets(counts []int64) (map[float64]uint64, uint64) {
+	buckets := make(map[float64]uint64, maxExp-minExp+2)
+	var cum uint64
+	for i, c := range counts {
+		lo := latencyLower(i)
+		if i > 0 && lo&(lo-1) == 0 { // an octave starts: le its lower bound holds what came before
+			buckets[lo.Seconds()] = cum
+		}
+		cum += uint64(c)
+	}
+	return buckets, cum
 }

@@ -1,67 +1,115 @@
 package engine
 
 import (
-	"slices"
+	"math"
+	"math/bits"
 	"sort"
 	"sync/atomic"
 	"time"
 )
 
-// latencyBounds are the upper bounds of the latency histogram buckets; the
-// last bucket is everything slower.
-var latencyBounds = [...]time.Duration{
-	50 * time.Microsecond, 100 * time.Microsecond, 250 * time.Microsecond,
-	500 * time.Microsecond, time.Millisecond, 2500 * time.Microsecond,
-	5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond,
-	50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
-	500 * time.Millisecond, time.Second,
+// The latency histogram is log-linear: below 2^minExp ns (1.02 µs) one
+// bucket, then each octave [2^e, 2^(e+1)) ns split into 2^subBits equal
+// buckets (an estimate within a bucket is off by at most 1/8 of the
+// value), up to 2^(maxExp+1) ns (17.2 s); everything slower is the last
+// bucket. A bucket's index is computed from the bits of the duration, no
+// search: Observe stays two atomic adds.
+const (
+	minExp      = 10
+	maxExp      = 33
+	subBits     = 3
+	latencySubs = 1 << subBits
+	// LatencyBuckets is how many counters a Histogram keeps.
+	LatencyBuckets = 1 + (maxExp-minExp+1)*latencySubs + 1
+)
+
+// latencyBucket is the index of d's bucket.
+func latencyBucket(d time.Duration) int {
+	n := uint64(max(d, 0))
+	if n < 1<<minExp {
+		return 0
+	}
+	e := bits.Len64(n) - 1
+	if e > maxExp {
+		return LatencyBuckets - 1
+	}
+	return 1 + (e-minExp)<<subBits + int(n>>(e-subBits)&(latencySubs-1))
 }
 
-// Histogram counts latencies into latencyBounds buckets; safe for
-// concurrent use, lock-free.
+// latencyLower is the smallest duration in bucket i; bucket i ends where
+// bucket i+1 begins.
+func latencyLower(i int) time.Duration {
+	switch {
+	case i <= 0:
+		return 0
+	case i >= LatencyBuckets-1:
+		return 1 << (maxExp + 1)
+	}
+	e, m := minExp+(i-1)>>subBits, (i-1)&(latencySubs-1)
+	return time.Duration(1<<e + m<<(e-subBits))
+}
+
+// Histogram counts latencies into log-linear buckets; safe for concurrent
+// use, lock-free.
 type Histogram struct {
-	buckets [len(latencyBounds) + 1]atomic.Int64
+	buckets [LatencyBuckets]atomic.Int64
 	sumNs   atomic.Int64
 }
 
 // Observe records one latency.
 func (h *Histogram) Observe(d time.Duration) {
-	i, _ := slices.BinarySearch(latencyBounds[:], d)
-	h.buckets[i].Add(1)
+	h.buckets[latencyBucket(d)].Add(1)
 	h.sumNs.Add(int64(d))
 }
 
 // Counts returns a copy of the bucket counts and the latency sum.
 func (h *Histogram) Counts() (counts []int64, sum time.Duration) {
-	counts = make([]int64, len(h.buckets))
-	for i := range h.buckets {
-		counts[i] = h.buckets[i].Load()
-	}
-	return counts, time.Duration(h.sumNs.Load())
+	counts = make([]int64, LatencyBuckets)
+	return counts, h.CountsInto(counts)
 }
 
-// quantile estimates the q-quantile (0..1) as the upper bound of the bucket
-// holding it; the overflow bucket reports twice the last bound.
-func quantile(counts []int64, q float64) time.Duration {
+// CountsInto copies the bucket counts into dst (LatencyBuckets long) and
+// returns the latency sum.
+func (h *Histogram) CountsInto(dst []int64) (sum time.Duration) {
+	for i := range h.buckets {
+		dst[i] = h.buckets[i].Load()
+	}
+	return time.Duration(h.sumNs.Load())
+}
+
+// Quantile estimates the q-quantile (0..1) of bucket counts as a
+// Histogram keeps them (or differences of two such reads), interpolating
+// linearly within the bucket that holds it; in the overflow bucket it is
+// that bucket's lower bound, all that is known. No counts, or a NaN q,
+// give 0; q outside 0..1 is clamped.
+func Quantile(counts []int64, q float64) time.Duration {
+	if math.IsNaN(q) {
+		return 0
+	}
 	var total int64
 	for _, c := range counts {
 		total += c
 	}
-	if total == 0 {
+	if total <= 0 {
 		return 0
 	}
-	rank := int64(q*float64(total-1)) + 1
+	rank := min(max(q, 0), 1) * float64(total)
 	var seen int64
 	for i, c := range counts {
-		seen += c
-		if seen >= rank {
-			if i < len(latencyBounds) {
-				return latencyBounds[i]
-			}
-			break
+		if c <= 0 {
+			continue
 		}
+		if float64(seen+c) >= rank {
+			lo := latencyLower(i)
+			if i >= LatencyBuckets-1 {
+				return lo
+			}
+			f := max(rank-float64(seen), 0) / float64(c)
+			return lo + time.Duration(f*float64(latencyLower(i+1)-lo))
+		}
+		seen += c
 	}
-	return 2 * latencyBounds[len(latencyBounds)-1]
+	return latencyLower(LatencyBuckets - 1)
 }
 
 // MethodStats are one method's counters.
@@ -159,9 +207,9 @@ func (s *Stats) Snapshot() Snapshot {
 		out.Methods[name] = MethodSnapshot{
 			Calls: calls, Errors: m.Errors.Load(), Exceptions: m.Exceptions.Load(),
 			MeanMs: ms(sum / time.Duration(calls)),
-			P50Ms:  ms(quantile(counts, 0.50)),
-			P90Ms:  ms(quantile(counts, 0.90)),
-			P99Ms:  ms(quantile(counts, 0.99)),
+			P50Ms:  ms(Quantile(counts, 0.50)),
+			P90Ms:  ms(Quantile(counts, 0.90)),
+			P99Ms:  ms(Quantile(counts, 0.99)),
 		}
 	}
 	return out

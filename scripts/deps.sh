@@ -6,7 +6,7 @@
 # everything is there.
 set -euo pipefail
 
-PACKAGES=(thrift-compiler php-cli php-thrift redis-server memcached mariadb-server mariadb-client zookeeper "$@")
+PACKAGES=(thrift-compiler php-cli php-thrift redis-server memcached mariadb-server mariadb-client zookeeper chromium "$@")
 
 sudo=()
 if ((EUID != 0)); then

@@ -49,6 +49,7 @@ type daemon struct {
 	node       *peer.Node   // nil on a single node
 	proxy      *proxy.Proxy // nil on a single node
 	servant    *servant.Servant
+	history    *history // the dashboard's samples
 	stopping   atomic.Bool
 	logStats   func() logsink.Stats // the log sink's counters; nil when main logs elsewhere (tests)
 	reloadMu   sync.Mutex           // one reload at a time
@@ -134,8 +135,10 @@ func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
 	if d.node != nil {
 		reg.MustRegister(newClusterCollector(d))
 	}
+	d.history = newHistory(d)
 	d.admin = engine.NewAdmin(cfg.Admin, engine.AdminSources{
 		Stats:    d.stats,
+		History:  d.history.page,
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Ready:    d.ready,
 		Config:   func() ([]byte, error) { return d.config().Redacted() },
@@ -186,6 +189,7 @@ func (d *daemon) startWith(b engine.Binder) error {
 	if d.node != nil {
 		d.node.Start() // once serving: peers may call as soon as it registers
 	}
+	d.history.start()
 	d.log.Info("faed started", "version", version, "build", buildSHA(), "worker_id", d.ids.Worker(), "pid", os.Getpid())
 	return nil
 }
@@ -222,6 +226,7 @@ func (d *daemon) stop(ctx context.Context) error {
 	}
 	errEngine := d.engine.Shutdown(ctx)
 	d.warnStop("admin shutdown", d.admin.Shutdown(ctx))
+	d.history.stop()
 	errIDs := d.ids.Close() // after the last call: records the final mark
 	d.closeClients()
 	return errors.Join(errEngine, errIDs)
