@@ -46,13 +46,15 @@ func (q *Cache[V]) Shared() int64 { return q.shared.Load() }
 // concurrent caller and caches its result. An entry that cannot be decoded
 // is dropped and refilled.
 func (q *Cache[V]) Load(key string, query func() (V, error)) (V, error) {
-	if b, ok := q.store.Get(key); ok {
-		if v, err := q.codec.Decode(b); err == nil {
-			return v, nil
-		}
-		q.store.Delete(key)
+	if v, ok := q.cached(key); ok {
+		return v, nil
 	}
 	v, err, shared := q.flight.Do(key, func() (any, error) {
+		// A caller that missed just before another's query stored its
+		// result may start a flight just after that one ended: look again.
+		if v, ok := q.cached(key); ok {
+			return v, nil
+		}
 		gen := q.gen.Load()
 		v, err := query()
 		if err != nil {
@@ -69,6 +71,22 @@ func (q *Cache[V]) Load(key string, query func() (V, error)) (V, error) {
 		return zero, err
 	}
 	return v.(V), nil
+}
+
+// cached is the decoded entry under key; one that cannot be decoded is
+// dropped.
+func (q *Cache[V]) cached(key string) (V, bool) {
+	b, ok := q.store.Get(key)
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	v, err := q.codec.Decode(b)
+	if err != nil {
+		q.store.Delete(key)
+		return v, false
+	}
+	return v, true
 }
 
 func (q *Cache[V]) fill(key string, v V, gen uint64) {
