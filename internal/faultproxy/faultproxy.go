@@ -25,8 +25,15 @@ type Link struct {
 // New starts a link to upstream, stopped at the end of the test.
 func New(t testing.TB, name, upstream string) *Link {
 	t.Helper()
+	return NewAt(t, name, "127.0.0.1:0", upstream)
+}
+
+// NewAt is New listening on listen (e.g. an address on a bridge that
+// processes in other network namespaces reach).
+func NewAt(t testing.TB, name, listen, upstream string) *Link {
+	t.Helper()
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(srv, name, "127.0.0.1:0", upstream)
+	p := toxiproxy.NewProxy(srv, name, listen, upstream)
 	if err := p.Start(); err != nil {
 		t.Fatalf("faultproxy %s: %v", name, err)
 	}
