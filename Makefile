@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10000x
 
-.PHONY: run run-dev test unit fuzz vet build idl bench bench-local bench-backends bench-mysql bench-cluster bench-php backends-up backends-down cluster-up cluster-down clean
+.PHONY: run run-dev test test-faults unit fuzz vet build idl bench bench-local bench-backends bench-mysql bench-cluster bench-php backends-up backends-down cluster-up cluster-down clean
 
 ## run: faed on its embedded defaults (127.0.0.1:9001, admin 127.0.0.1:9101)
 run:
@@ -40,6 +40,16 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+## test-faults: the fault suite (TestFault* in cmd/faed: backends killed,
+## paused, links reset, clients gone, faed killed and paused), then its
+## table in docs/RELIABILITY.md. `make test` runs the same tests (in
+## `go test ./...`, about 30 s) without the table; FAED_FAULTS_FULL=1
+## holds each fault 5 s instead of 1.5 s.
+test-faults: deps
+	@mkdir -p var/faults && rm -f var/faults/results.jsonl
+	FAED_FAULTS_OUT=$(CURDIR)/var/faults/results.jsonl $(GO) test -count=1 -v -run 'TestFault' ./cmd/faed
+	scripts/faults-report.py var/faults/results.jsonl
 
 ## fuzz: each fuzz target for FUZZTIME (an execution count), on top of its committed corpus
 fuzz:
