@@ -42,13 +42,17 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 ## test-faults: the fault suite (TestFault* in cmd/faed: backends killed,
-## paused, links reset, clients gone, faed killed and paused), then its
-## table in docs/RELIABILITY.md. `make test` runs the same tests (in
-## `go test ./...`, about 30 s) without the table; FAED_FAULTS_FULL=1
-## holds each fault 5 s instead of 1.5 s.
+## paused, links reset, clients gone, faed killed and paused, abuse, a
+## cluster in network namespaces), the write and lock checkers at full size
+## (50 clients, 20,000 writes) and ten million ids through clock steps,
+## then the table in docs/RELIABILITY.md. `make test` runs the same tests
+## at their short sizes (in `go test ./...`) without the table;
+## FAED_FAULTS_FULL=1 also holds each fault 5 s instead of 1.5 s.
 test-faults: deps
 	@mkdir -p var/faults && rm -f var/faults/results.jsonl
 	FAED_FAULTS_OUT=$(CURDIR)/var/faults/results.jsonl $(GO) test -count=1 -v -run 'TestFault' ./cmd/faed
+	FAED_CHECKER_FULL=1 $(GO) test -count=1 -v -run 'TestWriteChecker|TestFencedLockChecker' ./cmd/faed
+	FAED_FAULTS_FULL=1 $(GO) test -count=1 -v -run 'TestManyIDsWithClockStepsAndRestarts' ./idgen
 	scripts/faults-report.py var/faults/results.jsonl
 
 ## fuzz: each fuzz target for FUZZTIME (an execution count), on top of its committed corpus

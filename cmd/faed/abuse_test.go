@@ -173,6 +173,10 @@ func TestFaultBoundedUnderAbuse(t *testing.T) {
 	t.Logf("idle connections %d (dial failures %d), slowloris connections cut %d, 16 MiB frames sent %d; canary %d/%d answered; faed RSS %d KiB before, %d KiB peak (%.1f KiB per idle connection)",
 		idle-int(dialFailed.Load()), dialFailed.Load(), slowClosed.Load(), bigSent.Load(), canaryOK.Load(), canaryAll.Load(), base, during,
 		float64(during-int64(base))/float64(idle))
+	writeResult(t, result{Scenario: "Abuse: 8,192 idle connections, 32 slowloris clients, 16 MiB frames at and past the cap, a canary connecting and calling",
+		Test: "TestFaultBoundedUnderAbuse", FaultMs: 15000, Calls: int(canaryAll.Load()), Failed: int(canaryAll.Load() - canaryOK.Load()),
+		Notes: fmt.Sprintf("faed RSS %d KiB before, %d KiB peak (%.1f KiB per idle connection); %d slowloris connections cut; %d big frames refused",
+			base, during, float64(during-int64(base))/float64(idle), slowClosed.Load(), bigSent.Load())})
 	if ok, all := canaryOK.Load(), canaryAll.Load(); ok*100 < all*99 {
 		t.Fatalf("canary answered %d of %d calls, want ≥ 99%%", ok, all)
 	}
