@@ -17,7 +17,12 @@ import (
 //   - every other error is a plain Go error; the generated processor turns
 //     it into an INTERNAL_ERROR TApplicationException whose message is
 //     "Internal error processing <method>: <error>", so the texts below
-//     and the wrapped texts of the pools reach the client verbatim.
+//     and the wrapped texts of the pools reach the client verbatim: nothing
+//     here may rewrap or shorten them, since they carry what PHP code needs
+//     to decide on a retry: "nothing was sent" (a refused connect, an open
+//     breaker: safe to retry) or "outcome unknown" (sent, no reply: a write
+//     may have been applied), and what happened ("no reply within
+//     read_timeout 600ms", "connection refused").
 // What is an answer rather than an error is decided by each method: a
 // memcache miss or "not stored" is false (see answered), cb_get's miss is
 // a result with missed set. rd_call's reply rules (nil as "", Redis error

@@ -156,7 +156,7 @@ func (ps *Pools) on(ctx context.Context, name, key string, op func(*memcache.Cli
 	case errors.Is(err, memcache.ErrNotStored):
 		return ErrNotStored
 	case err != nil:
-		return fmt.Errorf("memcache %s: %w", p.sel.addrs[i], err)
+		return p.describe(p.sel.addrs[i], err)
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (ps *Pools) Get(ctx context.Context, pool, key string) (Item, error) {
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return Item{}, ErrMiss
 	case err != nil:
-		return Item{}, fmt.Errorf("memcache %s: %w", p.sel.addrs[i], err)
+		return Item{}, p.describe(p.sel.addrs[i], err)
 	}
 	return Item{Value: it.Value, Flags: it.Flags}, nil
 }
@@ -255,7 +255,7 @@ func (ps *Pools) GetMulti(ctx context.Context, pool string, keys []string) (map[
 		var got map[string]*memcache.Item
 		err := p.breakers[i].Do(func() (err error) { got, err = p.client.GetMulti(ks); return err })
 		if err != nil {
-			return nil, fmt.Errorf("memcache %s: %w", p.sel.addrs[i], err)
+			return nil, p.describe(p.sel.addrs[i], err)
 		}
 		for k, it := range got {
 			out[k] = Item{Value: it.Value, Flags: it.Flags}

@@ -13,6 +13,7 @@ import (
 	"github.com/faed/faed/pool/breaker"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 )
 
 // Errors of this package; the servant sends their text to the client.
@@ -21,6 +22,13 @@ var (
 	ErrNoServer = errors.New("no such mongo server")
 	// ErrTooMany: mg_find_all matched more than max_find_all documents.
 	ErrTooMany = errors.New("too many documents")
+	// ErrNotSent: no server could be reached (none selectable within
+	// server_selection_timeout, an open breaker): the operation did not run.
+	ErrNotSent = errors.New("nothing was sent")
+	// ErrUnknown: the operation was sent and no reply came (a timeout, a
+	// broken connection): it may or may not have run. Writes are never
+	// retried.
+	ErrUnknown = errors.New("outcome unknown")
 )
 
 // Pools are every configured MongoDB server.
@@ -176,9 +184,27 @@ func (s *Server) do(op func() error) error {
 	err := s.breaker.Do(op)
 	if err != nil {
 		s.errors.Add(1)
-		return fmt.Errorf("mongo %s: %w", s.name, err)
+		return s.describe(err)
 	}
 	return nil
+}
+
+// describe names the server and says whether a failed operation may have
+// run; the driver's own text follows.
+func (s *Server) describe(err error) error {
+	var sel topology.ServerSelectionError
+	switch {
+	case errors.Is(err, breaker.ErrOpen):
+		return fmt.Errorf("mongo %s: %w (%w)", s.name, err, ErrNotSent)
+	case errors.As(err, &sel):
+		return fmt.Errorf("mongo %s: unavailable (no server reachable within server_selection_timeout %v; %w): %w",
+			s.name, s.cfg.ServerSelectionTimeout, ErrNotSent, err)
+	case mongo.IsTimeout(err):
+		return fmt.Errorf("mongo %s: no reply in time: %w: %w", s.name, ErrUnknown, err)
+	case mongo.IsNetworkError(err):
+		return fmt.Errorf("mongo %s: connection lost: %w: %w", s.name, ErrUnknown, err)
+	}
+	return fmt.Errorf("mongo %s: %w", s.name, err)
 }
 
 // ServerStats are one server's figures for /stats and /metrics.

@@ -60,6 +60,7 @@ func TestMongo(t *testing.T) {
 	t.Run("FindAll", e.testFindAll)
 	t.Run("CounterUnderConcurrency", e.testCounter)
 	t.Run("ShardSelection", e.testShards)
+	t.Run("ServerPausedThenKilled", e.testServerPausedThenKilled)
 	t.Run("ServerKilledAndBack", e.testServerKilled) // last: restarts the server
 }
 

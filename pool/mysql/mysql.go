@@ -25,9 +25,14 @@ var (
 	// ErrPoolBusy: every connection of the server stayed busy for
 	// pool_timeout.
 	ErrPoolBusy = errors.New("no free connection")
-	// ErrUnknownOutcome: the connection broke after a write was sent: it
+	// ErrUnknownOutcome: the statement was sent and no reply came (the
+	// connection broke, read_timeout or the call's deadline passed): it
 	// may or may not have been applied. Never retried.
-	ErrUnknownOutcome = errors.New("connection lost after the statement was sent: outcome unknown")
+	ErrUnknownOutcome = errors.New("outcome unknown")
+	// ErrNotSent: the server could not be reached (a refused or timed-out
+	// connect, an open breaker, no free connection): the statement did not
+	// run.
+	ErrNotSent = errors.New("nothing was sent")
 )
 
 // Result is one statement's outcome; every value is a string, SQL NULL is

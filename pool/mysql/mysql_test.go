@@ -84,6 +84,7 @@ func TestMySQL(t *testing.T) {
 	t.Run("TransactionLimits", e.testTransactionLimits)
 	t.Run("PoolBusy", e.testPoolBusy)
 	t.Run("Rebuild", e.testRebuild)
+	t.Run("ServerPaused", e.testServerPaused)
 	t.Run("ServerKilledAndBack", e.testServerKilled) // last: restarts the server
 }
 

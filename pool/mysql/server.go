@@ -24,6 +24,7 @@ type Server struct {
 	txOpen  *atomic.Int64 // open transactions, all servers (shared by every Pools a reload builds)
 	addr    string
 	db      *sql.DB
+	track   *tracker
 	breaker *breaker.Breaker
 	calls   atomic.Int64
 	errors  atomic.Int64
@@ -36,17 +37,17 @@ func newServer(p *Pools, name string, sc ServerConfig, log *slog.Logger) (*Serve
 	if err != nil {
 		return nil, err
 	}
-	conn, err := gomysql.NewConnector(mc)
+	track, err := newTracker(mc)
 	if err != nil {
 		return nil, err
 	}
-	db := sql.OpenDB(conn)
+	db := sql.OpenDB(track)
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxIdleConns)
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
 	return &Server{
-		name: name, sc: sc, cfg: cfg, txOpen: p.txOpen, addr: sc.Addr, db: db,
+		name: name, sc: sc, cfg: cfg, txOpen: p.txOpen, addr: sc.Addr, db: db, track: track,
 		breaker: breaker.New(cfg.Breaker, "mysql "+name, isServerFailure),
 	}, nil
 }
@@ -86,7 +87,9 @@ func (s *Server) Run(ctx context.Context, kind Kind, stmt string, args []string)
 			if c, err = s.conn(ctx); err != nil {
 				return err
 			}
+			st := s.track.state(c)
 			res, err = runOn(ctx, c, kind, stmt, args, s.cfg)
+			err = sent(err, st)
 			_ = c.Close()
 			if !errors.Is(err, driver.ErrBadConn) {
 				return err
@@ -94,7 +97,7 @@ func (s *Server) Run(ctx context.Context, kind Kind, stmt string, args []string)
 		}
 		return err
 	})
-	return res, s.wrap(err, kind)
+	return res, s.wrap(err)
 }
 
 // do runs call through the breaker and counts it.
@@ -107,30 +110,29 @@ func (s *Server) do(call func() error) error {
 	return err
 }
 
-// wrap names the server and says plainly when a write's outcome is unknown.
-func (s *Server) wrap(err error, kind Kind) error {
-	switch {
-	case err == nil:
-		return nil
-	case kind != Query && errors.Is(err, gomysql.ErrInvalidConn):
-		return fmt.Errorf("mysql %s: %w (%w)", s.name, ErrUnknownOutcome, err)
-	}
-	return fmt.Errorf("mysql %s: %w", s.name, err)
-}
-
 // conn takes a connection from the pool, waiting at most pool_timeout.
+// Its errors are ErrPoolBusy or a connectError: nothing was sent.
 func (s *Server) conn(ctx context.Context) (*sql.Conn, error) {
 	wait, cancel := context.WithTimeout(ctx, s.cfg.PoolTimeout)
 	defer cancel()
 	c, err := s.db.Conn(wait)
-	if err != nil && ctx.Err() == nil && wait.Err() != nil {
-		st := s.db.Stats()
-		if st.InUse >= st.MaxOpenConnections {
+	if err == nil {
+		return c, nil
+	}
+	ce, ok := errors.AsType[*connectError](err)
+	if !ok {
+		ce = &connectError{err: err}
+	}
+	switch {
+	case ctx.Err() != nil:
+		ce.why = "the call's deadline passed before a connection was had"
+	case wait.Err() != nil:
+		if st := s.db.Stats(); st.InUse >= st.MaxOpenConnections {
 			return nil, fmt.Errorf("%w within %v (max_open_conns %d in use)", ErrPoolBusy, s.cfg.PoolTimeout, st.MaxOpenConnections)
 		}
-		return nil, fmt.Errorf("connect: %w", err)
+		ce.why = fmt.Sprintf("not connected within pool_timeout %v", s.cfg.PoolTimeout)
 	}
-	return c, err
+	return nil, ce
 }
 
 // runOn runs stmt on one connection with each arg bound as a string.

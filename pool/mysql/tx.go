@@ -29,6 +29,7 @@ type Tx struct {
 
 	mu    sync.Mutex
 	conn  *sql.Conn // nil once ended
+	st    *ioState  // its socket
 	ended string    // why faed ended it, if it did
 }
 
@@ -48,16 +49,17 @@ func (s *Server) Begin(ctx context.Context, stmt string) (*Tx, error) {
 		if err != nil {
 			return err
 		}
+		st := s.track.state(c)
 		if _, err := c.ExecContext(ctx, stmt); err != nil {
 			discard(c)
-			return err
+			return sent(err, st)
 		}
-		tx = &Tx{s: s, conn: c}
+		tx = &Tx{s: s, conn: c, st: st}
 		return nil
 	})
 	if err != nil {
 		s.txOpen.Add(-1)
-		return nil, s.wrap(err, Begin)
+		return nil, s.wrap(err)
 	}
 	s.pinned.Add(1)
 	tx.timer = time.AfterFunc(cfg.TxTimeout, func() { tx.abort("open longer than tx_timeout " + cfg.TxTimeout.String()) })
@@ -81,13 +83,13 @@ func (t *Tx) Run(ctx context.Context, kind Kind, stmt string, args []string) (*R
 	err := t.s.do(func() error {
 		var err error
 		res, err = runOn(ctx, t.conn, kind, stmt, args, t.s.cfg)
-		return err
+		return sent(err, t.st)
 	})
 	if err != nil && isServerFailure(err) {
 		t.release(false, "connection lost during a statement")
-		return nil, fmt.Errorf("mysql %s: %w: connection lost during the statement: %w", t.s.name, ErrTxEnded, err)
+		return nil, fmt.Errorf("%w; %w", t.s.wrap(err), ErrTxEnded)
 	}
-	return res, t.s.wrap(err, kind)
+	return res, t.s.wrap(err)
 }
 
 // End runs stmt (COMMIT or ROLLBACK, as the client sent it; kind says
@@ -106,10 +108,10 @@ func (t *Tx) End(ctx context.Context, kind Kind, stmt string) error {
 	calltrace.Backend(ctx, "mysql", t.s.addr)
 	err := t.s.do(func() error {
 		_, err := t.conn.ExecContext(ctx, stmt)
-		return err
+		return sent(err, t.st)
 	})
 	t.release(err == nil, "ended")
-	return t.s.wrap(err, Commit)
+	return t.s.wrap(err)
 }
 
 // Close rolls back a transaction still open (its client went away) and

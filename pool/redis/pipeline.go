@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
@@ -26,7 +27,7 @@ func newPipeline(client *goredis.Client, b *breaker.Breaker, lanes int) *batch.B
 // direct sends one command on its own pooled connection.
 func direct(ctx context.Context, client *goredis.Client, b *breaker.Breaker, args []any) (any, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err // never sent
+		return nil, fmt.Errorf("%w before sending (%w)", err, ErrNotSent)
 	}
 	var reply any
 	err := b.Do(func() error {

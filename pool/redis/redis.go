@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/faed/faed/internal/calltrace"
@@ -32,6 +33,10 @@ var (
 	// ErrUnknown: the connection failed after the command was sent: it
 	// may or may not have run. Never retried.
 	ErrUnknown = errors.New("outcome unknown")
+	// ErrNotSent: the server could not be reached (a refused or timed-out
+	// connect, an open breaker, no free connection): the command did not
+	// run and may be tried again.
+	ErrNotSent = errors.New("nothing was sent")
 )
 
 // compatVNodes is the older daemon's virtual nodes per server.
@@ -40,7 +45,11 @@ const compatVNodes = 32
 // Pools are every configured redis pool, by name.
 type Pools struct {
 	pools map[string]*serverPool
+	dial  dialFunc
 }
+
+// dialFunc opens one connection to addr; tests count the attempts.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 type serverPool struct {
 	name    string
@@ -58,9 +67,13 @@ type server struct {
 
 // New connects lazily: no server needs to be up to start.
 func New(cfgs map[string]Config) (*Pools, error) {
-	ps := &Pools{pools: map[string]*serverPool{}}
+	return build(cfgs, (&net.Dialer{}).DialContext)
+}
+
+func build(cfgs map[string]Config, dial dialFunc) (*Pools, error) {
+	ps := &Pools{pools: map[string]*serverPool{}, dial: dial}
 	for name, cfg := range cfgs {
-		p, err := newPool(name, cfg)
+		p, err := newPool(name, cfg, dial)
 		if err != nil {
 			_ = ps.Close()
 			return nil, err
@@ -70,7 +83,7 @@ func New(cfgs map[string]Config) (*Pools, error) {
 	return ps, nil
 }
 
-func newPool(name string, cfg Config) (*serverPool, error) {
+func newPool(name string, cfg Config, dial dialFunc) (*serverPool, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("redis pool %q: %w", name, err)
 	}
@@ -79,7 +92,7 @@ func newPool(name string, cfg Config) (*serverPool, error) {
 	for _, addr := range addrs {
 		s := &server{
 			addr:    addr,
-			client:  newClient(addr, cfg),
+			client:  newClient(addr, cfg, dial),
 			breaker: breaker.New(cfg.Breaker, "redis "+addr, isServerFailure),
 		}
 		if cfg.PipelineLanes > 0 {
@@ -97,13 +110,13 @@ func newPool(name string, cfg Config) (*serverPool, error) {
 // and then only retired may be closed, once no call uses it: closing ps
 // would close the pools next shares with it.
 func (ps *Pools) Rebuild(cfgs map[string]Config) (next, retired *Pools, err error) {
-	next, retired = &Pools{pools: map[string]*serverPool{}}, &Pools{pools: map[string]*serverPool{}}
+	next, retired = &Pools{pools: map[string]*serverPool{}, dial: ps.dial}, &Pools{pools: map[string]*serverPool{}, dial: ps.dial}
 	for name, cfg := range cfgs {
 		if old, ok := ps.pools[name]; ok && reflect.DeepEqual(old.cfg, cfg) {
 			next.pools[name] = old
 			continue
 		}
-		p, err := newPool(name, cfg)
+		p, err := newPool(name, cfg, ps.dial)
 		if err != nil {
 			next.Abandon(ps)
 			return nil, nil, err
@@ -128,12 +141,24 @@ func (ps *Pools) Abandon(old *Pools) {
 	}
 }
 
-func newClient(addr string, cfg Config) *goredis.Client {
+// newClient makes one connect attempt per dial: go-redis otherwise tries
+// five times, 100ms apart, so a refused connect (known at once on a dead
+// server) took 400ms, and a call queued behind such a dial waited out its
+// deadline. A failed connect is marked as such (see notSent).
+func newClient(addr string, cfg Config, dial dialFunc) *goredis.Client {
 	return goredis.NewClient(&goredis.Options{
-		Addr:                  addr,
+		Addr: addr,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, &notSent{err}
+			}
+			return c, nil
+		},
+		DialerRetries:         1, // attempts, not retries
+		DialTimeout:           cfg.DialTimeout,
 		Password:              cfg.Password,
 		Protocol:              2, // RESP2: replies map onto rd_call's string rules
-		DialTimeout:           cfg.DialTimeout,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		ContextTimeoutEnabled: true,
@@ -194,13 +219,46 @@ func (s *server) do(ctx context.Context, cmd string, args []any) (any, error) {
 	return direct(ctx, s.client, s.breaker, args)
 }
 
-// describe marks errors after which the command may have run.
+// notSent is a failed connect: no command went out on it.
+type notSent struct{ err error }
+
+func (e *notSent) Error() string { return e.err.Error() }
+func (e *notSent) Unwrap() error { return e.err }
+
+// describe says whether the command may have run: not when the server was
+// never reached (ErrNotSent, with the cause in plain words), maybe when
+// the connection failed or the deadline passed after it was taken
+// (ErrUnknown). Redis error replies are answers and pass as they are.
 func describe(err error) error {
-	var ne net.Error
-	if errors.As(err, &ne) && !errors.Is(err, breaker.ErrOpen) {
-		return fmt.Errorf("%w: %w", ErrUnknown, err)
+	var ns *notSent
+	var re goredis.Error
+	switch {
+	case errors.Is(err, ErrNotSent):
+		return err
+	case errors.As(err, &ns):
+		return fmt.Errorf("unavailable (%s; %w)", connectFailure(ns.err), ErrNotSent)
+	case errors.Is(err, breaker.ErrOpen):
+		return fmt.Errorf("%w (%w)", err, ErrNotSent)
+	case errors.Is(err, goredis.ErrPoolTimeout), errors.Is(err, goredis.ErrPoolExhausted):
+		return fmt.Errorf("no free connection (%w; %w)", err, ErrNotSent)
+	case errors.As(err, &re), errors.Is(err, batch.ErrClosed):
+		return err
 	}
-	return err
+	return fmt.Errorf("%w: %w", ErrUnknown, err)
+}
+
+// connectFailure names why a connect failed: "connection refused" rather
+// than "dial tcp 127.0.0.1:6379: connect: connection refused".
+func connectFailure(err error) string {
+	var errno syscall.Errno
+	var ne net.Error
+	switch {
+	case errors.As(err, &errno):
+		return errno.Error()
+	case errors.As(err, &ne) && ne.Timeout():
+		return "connect timed out"
+	}
+	return err.Error()
 }
 
 // Close closes every connection.
