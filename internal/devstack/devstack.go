@@ -8,9 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -90,25 +88,6 @@ func (s *Stack) Stop(t testing.TB, name string) { t.Helper(); s.run(t, "stop", n
 
 // Restart starts one stopped server again.
 func (s *Stack) Restart(t testing.TB, name string) { t.Helper(); s.run(t, "start", name) }
-
-// Signal sends sig to one server's process: SIGKILL for a crash (Stop,
-// then Restart starts it again: a killed process may linger as a zombie),
-// SIGSTOP for a server that hangs (send SIGCONT in a
-// t.Cleanup, or Stop cannot end it).
-func (s *Stack) Signal(t testing.TB, name string, sig syscall.Signal) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.dir, name+".pid"))
-	if err != nil {
-		t.Fatalf("server %s: %v", name, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("server %s: pid file: %v", name, err)
-	}
-	if err := syscall.Kill(pid, sig); err != nil {
-		t.Fatalf("server %s (pid %d): %v: %v", name, pid, sig, err)
-	}
-}
 
 func (s *Stack) run(t testing.TB, args ...string) {
 	t.Helper()

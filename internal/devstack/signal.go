@@ -18,7 +18,7 @@ import (
 // gone (a zombie nobody reaps counts as gone) and Restart starts it again.
 func (s *Stack) Signal(t testing.TB, name string, sig syscall.Signal) {
 	t.Helper()
-	pidFile := filepath.Join(s.dir(), name+".pid")
+	pidFile := filepath.Join(s.dir, name+".pid")
 	pid := readPid(t, name, pidFile)
 	if sig == syscall.SIGSTOP {
 		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
@@ -52,16 +52,6 @@ func gone(pid int) bool {
 	// the state follows the command name in parentheses
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || strings.HasPrefix(string(b[i+1:]), " Z") || strings.HasPrefix(string(b[i+1:]), " X")
-}
-
-// dir is the stack's state directory.
-func (s *Stack) dir() string {
-	for _, kv := range s.env {
-		if v, ok := strings.CutPrefix(kv, "BACKENDS_DIR="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 func readPid(t testing.TB, name, file string) int {
