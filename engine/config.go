@@ -18,11 +18,15 @@ type Config struct {
 	// php-fpm workers running as another user can connect.
 	UnixMode uint32 `toml:"unix_mode"`
 
-	// MaxSessions caps concurrent client connections (sessions).
+	// MaxSessions caps concurrent client connections (sessions). At the
+	// cap a new connection takes the slot of the longest-idle session that
+	// holds no transaction and has been idle for a second or more (that
+	// session is closed); busy sessions are never closed to make room.
 	MaxSessions int `toml:"max_sessions"`
-	// AcceptWait is how long an accepted connection over MaxSessions waits
-	// for a free slot before it is closed; meanwhile further clients wait
-	// in the kernel backlog.
+	// AcceptWait is how long a new connection over MaxSessions, with no
+	// idle session to close, waits for a free slot before it is closed.
+	// At most 64 wait at once, without holding up the accept loop; further
+	// ones are closed at once, so the kernel's queue keeps draining.
 	AcceptWait time.Duration `toml:"accept_wait"`
 	// IdleTimeout closes a session that sends nothing between calls.
 	IdleTimeout time.Duration `toml:"idle_timeout"`

@@ -47,6 +47,12 @@ type Engine struct {
 	watchStop  chan struct{}
 	watchDone  chan struct{}
 
+	room    room         // picks idle sessions to close at max_sessions
+	waiters atomic.Int64 // connections waiting for a slot (admit)
+	// acceptHold, set only by tests, keeps the accept loops from taking
+	// connections until a stop begins: new clients queue in the kernel.
+	acceptHold atomic.Pointer[chan struct{}]
+
 	mu        sync.Mutex
 	listeners []net.Listener
 	sessions  map[*session]struct{}
@@ -86,6 +92,7 @@ func New(cfg Config, proc thrift.TProcessor, log *slog.Logger) (*Engine, error) 
 		watchDone: make(chan struct{}),
 		sessions:  map[*session]struct{}{},
 	}
+	e.room.minIdle = roomIdle
 	e.tracer = newTracer(cfg.Trace)
 	e.current.Store(&cfg)
 	e.limits.Store(newClientLimits(cfg.RateLimit, cfg.RateBurst))
@@ -203,9 +210,12 @@ func (e *Engine) endSession(s *session) {
 	s.t.release()
 	e.mu.Lock()
 	delete(e.sessions, s)
+	given := s.slotGiven // to a new connection: see evict
 	e.mu.Unlock()
 	e.stats.Sessions.Add(-1)
-	<-e.slots
+	if !given {
+		<-e.slots
+	}
 	e.live.Done()
 }
 
@@ -254,8 +264,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 				_ = d.SetDeadline(time.Now().Add(acceptDrain))
 			}
 		}
+		e.releaseAccepts()
 		e.accepting.Wait()
 	}
+	e.releaseAccepts()
 	for _, l := range ls {
 		l.Close()
 	}

@@ -69,6 +69,7 @@ func TestMaxSessionsRefusesThenRecovers(t *testing.T) {
 		c.MaxSessions = 4
 		c.AcceptWait = 50 * time.Millisecond
 	})
+	engine.SetRoomIdle(s.e, time.Hour) // the held clients are never closed to make room
 	held := make([]net.Conn, 4)
 	for i := range held {
 		held[i] = rawDial(t, s)

@@ -25,6 +25,7 @@ func (e *Engine) acceptLoop(l net.Listener) {
 	defer e.accepting.Done()
 	var backoff time.Duration
 	for {
+		e.holdAccepts()
 		conn, err := l.Accept()
 		if err != nil {
 			if e.closing.Load() || errors.Is(err, net.ErrClosed) {
@@ -42,27 +43,70 @@ func (e *Engine) acceptLoop(l net.Listener) {
 			continue
 		}
 		backoff = 0
-		if !e.acquireSlot() {
-			e.stats.Refused.Add(1)
-			conn.Close()
-			continue
-		}
-		e.startSession(conn)
+		e.admit(conn)
 	}
 }
 
-// acquireSlot takes a session slot, waiting up to accept_wait when all are
-// in use; while it waits, further clients queue in the kernel backlog.
+// maxSlotWaiters bounds the connections over max_sessions that wait for a
+// slot, each on its own goroutine; past it an excess connection is closed
+// at once. The accept loop itself never waits, so the kernel's queue keeps
+// draining and every new client is served or turned away quickly.
+const maxSlotWaiters = 64
+
+// admit serves conn in a free slot, or in one made by closing an idle
+// session (makeRoom). Failing both it waits for a slot in the background,
+// at most accept_wait, and is refused when none frees or too many wait.
+// A stop waits for the waiters as for an accept loop.
+func (e *Engine) admit(conn net.Conn) {
+	if e.takeSlot() {
+		e.startSession(conn)
+		return
+	}
+	wait := e.settings().AcceptWait
+	if wait <= 0 {
+		e.refuse(conn)
+		return
+	}
+	if e.waiters.Add(1) > maxSlotWaiters {
+		e.waiters.Add(-1)
+		e.refuse(conn)
+		return
+	}
+	e.accepting.Add(1) // the caller holds one: never from zero
+	go func() {
+		defer e.accepting.Done()
+		ok := e.waitSlot(wait)
+		e.waiters.Add(-1)
+		if !ok {
+			e.refuse(conn)
+			return
+		}
+		e.startSession(conn)
+	}()
+}
+
+// acquireSlot takes a session slot as admit does, waiting for one on the
+// caller's goroutine.
 func (e *Engine) acquireSlot() bool {
+	if e.takeSlot() {
+		return true
+	}
+	wait := e.settings().AcceptWait
+	return wait > 0 && e.waitSlot(wait)
+}
+
+// takeSlot takes a free slot, or the slot of an idle session it closes.
+func (e *Engine) takeSlot() bool {
 	select {
 	case e.slots <- struct{}{}:
 		return true
 	default:
 	}
-	wait := e.settings().AcceptWait
-	if wait <= 0 {
-		return false
-	}
+	return e.makeRoom()
+}
+
+// waitSlot waits up to wait for a slot to free.
+func (e *Engine) waitSlot(wait time.Duration) bool {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
@@ -72,6 +116,26 @@ func (e *Engine) acquireSlot() bool {
 		return false
 	case <-e.baseCtx.Done():
 		return false
+	}
+}
+
+// refuse closes a connection no slot could be found for.
+func (e *Engine) refuse(conn net.Conn) {
+	e.stats.Refused.Add(1)
+	conn.Close()
+}
+
+// holdAccepts waits while a test holds the accept loops (see acceptHold).
+func (e *Engine) holdAccepts() {
+	if h := e.acceptHold.Load(); h != nil {
+		<-*h
+	}
+}
+
+// releaseAccepts ends a hold: a stop takes what waits in the kernel's queue.
+func (e *Engine) releaseAccepts() {
+	if h := e.acceptHold.Swap(nil); h != nil {
+		close(*h)
 	}
 }
 
@@ -122,11 +186,6 @@ func (e *Engine) lastAccepts(l net.Listener) {
 	conns := acceptQueued(l)
 	l.Close()
 	for _, c := range conns {
-		if !e.acquireSlot() {
-			e.stats.Refused.Add(1)
-			c.Close()
-			continue
-		}
-		e.startSession(c)
+		e.admit(c)
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"io"
+	"sync/atomic"
 )
 
 // Locals is what handlers keep for the life of one client connection, such
@@ -11,7 +12,8 @@ import (
 // Calls of one connection run one at a time on its session goroutine, so
 // Locals needs no lock.
 type Locals struct {
-	m map[any]io.Closer
+	m    map[any]io.Closer
+	held atomic.Bool // m is not empty; read by the accept side (makeRoom)
 }
 
 // LocalsOf returns the calling connection's Locals, or nil outside a
@@ -29,6 +31,7 @@ func (l *Locals) Get(key any) io.Closer { return l.m[key] }
 // Set stores v under key until the connection ends; a nil v removes the
 // key without closing what it held.
 func (l *Locals) Set(key any, v io.Closer) {
+	defer func() { l.held.Store(len(l.m) > 0) }()
 	if v == nil {
 		delete(l.m, key)
 		return

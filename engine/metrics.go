@@ -12,7 +12,7 @@ type collector struct {
 	traced, armed *prometheus.Desc
 
 	calls, errs, excs, latency                            *prometheus.Desc
-	accepted, refused, acceptErrs, sessions               *prometheus.Desc
+	accepted, refused, evicted, acceptErrs, sessions      *prometheus.Desc
 	protoErrs, timeouts, unknown, limited, panics, hungUp *prometheus.Desc
 }
 
@@ -33,7 +33,8 @@ func (e *Engine) Collector() prometheus.Collector {
 		excs:       d("call_exceptions_total", "Calls answered with a declared exception (e.g. cache miss), by method.", m),
 		latency:    d("call_duration_seconds", "Call latency, by method.", m),
 		accepted:   d("sessions_accepted_total", "Client connections accepted.", nil),
-		refused:    d("sessions_refused_total", "Client connections closed because max_sessions was reached.", nil),
+		refused:    d("sessions_refused_total", "Client connections closed because max_sessions was reached and no idle session could make room.", nil),
+		evicted:    d("sessions_evicted_total", "Idle sessions closed to make room for a new connection at max_sessions.", nil),
 		acceptErrs: d("accept_errors_total", "Accept failures (e.g. too many open files).", nil),
 		sessions:   d("sessions", "Client sessions open now.", nil),
 		protoErrs:  d("protocol_errors_total", "Sessions closed on undecodable input.", nil),
@@ -46,7 +47,7 @@ func (e *Engine) Collector() prometheus.Collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls, c.errs, c.excs, c.latency, c.accepted, c.refused,
+	for _, d := range []*prometheus.Desc{c.calls, c.errs, c.excs, c.latency, c.accepted, c.refused, c.evicted,
 		c.acceptErrs, c.sessions, c.protoErrs, c.timeouts, c.unknown, c.limited, c.panics, c.hungUp, c.traced, c.armed} {
 		ch <- d
 	}
@@ -59,6 +60,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.accepted, s.Accepted.Load())
 	counter(c.refused, s.Refused.Load())
+	counter(c.evicted, s.Evicted.Load())
 	counter(c.acceptErrs, s.AcceptErrors.Load())
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions.Load()))
 	counter(c.protoErrs, s.ProtocolErrors.Load())

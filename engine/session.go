@@ -25,6 +25,9 @@ const (
 // errExpired: the watchdog ended the session while it was waking up.
 var errExpired = errors.New("session expired")
 
+// errEvicted: the session was closed idle to make room for a new one.
+var errEvicted = errors.New("session closed to make room")
+
 type sessionKey struct{}
 
 // sessionOf returns the session a call's context belongs to, or nil.
@@ -49,9 +52,11 @@ type session struct {
 	client client
 	locals Locals // handlers' per-connection values
 
-	phase atomic.Int32            // phaseIdle, phaseBusy, phaseExpired or phaseHandOver
+	phase atomic.Int32            // phaseIdle, phaseBusy, phaseExpired, phaseHandOver or phaseEvicted
 	since atomic.Int64            // unix ns when the phase began
 	call  atomic.Pointer[callCtx] // the running call, if any
+
+	slotGiven bool // under e.mu: closed to make room, its slot is a new session's
 }
 
 func (s *session) serve() {
@@ -137,6 +142,9 @@ func (s *session) waitCall() error {
 		}
 		if s.keepWaiting() {
 			continue // woken for the hand-over, but it holds a transaction
+		}
+		if s.phase.Load() == phaseEvicted {
+			return errEvicted // counted as evicted, not as a timeout
 		}
 		s.closeReason(err)
 		return err

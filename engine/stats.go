@@ -123,7 +123,8 @@ type MethodStats struct {
 // Stats are the engine's counters, read at scrape time.
 type Stats struct {
 	Accepted       atomic.Int64 // connections accepted
-	Refused        atomic.Int64 // connections closed because max_sessions was reached
+	Refused        atomic.Int64 // connections closed because max_sessions was reached and no idle session could make room
+	Evicted        atomic.Int64 // idle sessions closed to make room for a new connection at max_sessions
 	AcceptErrors   atomic.Int64 // accept failures (e.g. EMFILE)
 	Sessions       atomic.Int64 // sessions open now
 	ProtocolErrors atomic.Int64 // sessions closed on undecodable input
@@ -174,6 +175,7 @@ type MethodSnapshot struct {
 type Snapshot struct {
 	Accepted       int64                     `json:"accepted"`
 	Refused        int64                     `json:"refused"`
+	Evicted        int64                     `json:"evicted"`
 	AcceptErrors   int64                     `json:"accept_errors"`
 	Sessions       int64                     `json:"sessions"`
 	ProtocolErrors int64                     `json:"protocol_errors"`
@@ -190,7 +192,7 @@ type Snapshot struct {
 // Snapshot copies the counters; methods never called are left out.
 func (s *Stats) Snapshot() Snapshot {
 	out := Snapshot{
-		Accepted: s.Accepted.Load(), Refused: s.Refused.Load(),
+		Accepted: s.Accepted.Load(), Refused: s.Refused.Load(), Evicted: s.Evicted.Load(),
 		AcceptErrors: s.AcceptErrors.Load(), Sessions: s.Sessions.Load(),
 		ProtocolErrors: s.ProtocolErrors.Load(), Timeouts: s.Timeouts.Load(),
 		UnknownMethods: s.UnknownMethods.Load(), RateLimited: s.RateLimited.Load(),

@@ -18,8 +18,9 @@ import (
 
 // TestStopServesTheAcceptQueue: clients whose connections wait in the
 // kernel's accept queue, each with its call sent, when a stop begins are
-// all answered. The one session slot is held by an idle client, so the
-// accept loop waits for a slot and the rest queue in the kernel.
+// all answered. The one session slot is held by an idle client and the
+// accept loops are held (an accept loop never waits for a slot itself):
+// one connection waits for a slot inside faed, the rest in the kernel.
 func TestStopServesTheAcceptQueue(t *testing.T) {
 	for _, network := range []string{"tcp", "unix"} {
 		t.Run(network, func(t *testing.T) {
@@ -36,6 +37,7 @@ func TestStopServesTheAcceptQueue(t *testing.T) {
 			if err := oneCallOn(idle); err != nil { // holds the only slot from now on
 				t.Fatal(err)
 			}
+			engine.HoldAccepts(s.e)
 			const queued = 10
 			errs := make(chan error, queued)
 			for range queued {
