@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,11 +109,15 @@ func startNetnsFaed(t *testing.T, ns, dir, host, extra string) *proc {
 	return p
 }
 
-// watchWorkers samples every node's leased worker id until stop is
-// closed, and counts the samples where two registered nodes held one id.
-func (c *netnsCluster) watchWorkers(t *testing.T, stop <-chan struct{}) *atomic.Int64 {
+// watchWorkers samples every reachable node's leased worker id until
+// stop is closed, and counts the samples where two nodes held one id. The
+// returned channel closes when it has stopped.
+func (c *netnsCluster) watchWorkers(stop <-chan struct{}) (*atomic.Int64, <-chan struct{}) {
 	var twice atomic.Int64
+	done := make(chan struct{})
+	hc := &http.Client{Timeout: 300 * time.Millisecond} // a cut-off node does not answer
 	go func() {
+		defer close(done)
 		for {
 			select {
 			case <-stop:
@@ -120,8 +126,8 @@ func (c *netnsCluster) watchWorkers(t *testing.T, stop <-chan struct{}) *atomic.
 			}
 			seen := map[int64]bool{}
 			for _, n := range c.nodes {
-				_, _, w := clusterStatsOf(t, n)
-				if w < 0 {
+				w, ok := workerOf(hc, n.admin)
+				if !ok || w < 0 {
 					continue
 				}
 				if seen[w] {
@@ -131,7 +137,27 @@ func (c *netnsCluster) watchWorkers(t *testing.T, stop <-chan struct{}) *atomic.
 			}
 		}
 	}()
-	return &twice
+	return &twice, done
+}
+
+// workerOf is a node's leased worker id from /stats, if it answers.
+func workerOf(hc *http.Client, admin string) (int64, bool) {
+	resp, err := hc.Get("http://" + admin + "/stats")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Cluster struct {
+			Node struct {
+				WorkerID int64 `json:"worker_id"`
+			} `json:"node"`
+		} `json:"cluster"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return 0, false
+	}
+	return st.Cluster.Node.WorkerID, true
 }
 
 // TestFaultClusterNetns cuts one node off from ZooKeeper only, then
@@ -142,8 +168,8 @@ func (c *netnsCluster) watchWorkers(t *testing.T, stop <-chan struct{}) *atomic.
 func TestFaultClusterNetns(t *testing.T) {
 	c := startNetnsCluster(t, 18197)
 	stop := make(chan struct{})
-	defer close(stop)
-	twice := c.watchWorkers(t, stop)
+	twice, watched := c.watchWorkers(stop)
+	defer func() { close(stop); <-watched }()
 
 	// Fenced locks from every node, on keys spread over the owners.
 	var mu sync.Mutex
