@@ -52,13 +52,24 @@ func startNetnsCluster(t *testing.T, zkPort int) *netnsCluster {
 	}
 	_, sv := devstack.Start(t, devstack.Ports{ZK: zkPort})
 	id := os.Getpid() % 10000
-	c := &netnsCluster{subnet: fmt.Sprintf("10.77.%d", 20+os.Getpid()%200)}
+	c := &netnsCluster{subnet: claimSubnet(t)}
 	br := fmt.Sprintf("fbr%d", id)
 	ipCmd(t, "link", "add", br, "type", "bridge")
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", br).Run() })
 	ipCmd(t, "addr", "add", c.subnet+".1/24", "dev", br)
 	ipCmd(t, "addr", "add", c.subnet+".2/24", "dev", br) // ZooKeeper's address
 	ipCmd(t, "link", "set", br, "up")
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, args := range [][]string{{"-br", "link"}, {"-br", "addr"}, {"route"}, {"neigh"}} {
+			out, _ := exec.Command("ip", args...).CombinedOutput()
+			t.Logf("ip %s:\n%s", strings.Join(args, " "), out)
+		}
+		out, _ := exec.Command("bridge", "link").CombinedOutput()
+		t.Logf("bridge link:\n%s", out)
+	})
 	c.zkAddr = c.subnet + ".2:2181"
 	faultproxy.NewAt(t, "zk", c.zkAddr, sv.ZK)
 
@@ -86,6 +97,42 @@ func startNetnsCluster(t *testing.T, zkPort int) *netnsCluster {
 	}
 	waitMembers(t, c.nodes, c.nodes)
 	return c
+}
+
+// claimSubnet takes a 10.77.X.0/24 no other test run on this machine is
+// using (a file per subnet, made with O_EXCL; a claim whose process is
+// gone is taken over), released at the end of the test.
+func claimSubnet(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), "faed-netns-claims")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for x := 20; x < 250; x++ {
+		file := filepath.Join(dir, fmt.Sprint(x))
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			if b, rerr := os.ReadFile(file); rerr == nil {
+				var pid int
+				if _, serr := fmt.Sscan(string(b), &pid); serr == nil && pid > 0 && !gone(pid) {
+					continue
+				}
+			}
+			_ = os.Remove(file) // a stale claim
+			if f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+				continue
+			}
+		}
+		fmt.Fprint(f, os.Getpid())
+		f.Close()
+		t.Cleanup(func() { _ = os.Remove(file) })
+		if out, _ := exec.Command("ip", "route", "show", fmt.Sprintf("10.77.%d.0/24", x)).Output(); len(strings.TrimSpace(string(out))) > 0 {
+			continue // in use by something that took no claim: keep the claim, try the next
+		}
+		return fmt.Sprintf("10.77.%d", x)
+	}
+	t.Fatal("no free 10.77.X.0/24 for the namespaced cluster")
+	return ""
 }
 
 // startNetnsFaed runs faed inside ns on host:9001 (admin host:9101).
@@ -165,7 +212,13 @@ func workerOf(hc *http.Client, admin string) (int64, bool) {
 // heals them. It measures how long the views take to agree, counts keyed
 // calls that failed, and checks that no worker id is held twice and that
 // fenced lock tokens only grow.
+//
+// It runs in make test-faults (FAED_FAULTS_OUT set), not in every go test:
+// it makes network namespaces and a bridge, as root.
 func TestFaultClusterNetns(t *testing.T) {
+	if os.Getenv("FAED_FAULTS_OUT") == "" && os.Getenv("FAED_FAULTS_FULL") == "" {
+		t.Skip("make test-faults runs the namespaced cluster (FAED_FAULTS_OUT)")
+	}
 	c := startNetnsCluster(t, 18197)
 	stop := make(chan struct{})
 	twice, watched := c.watchWorkers(stop)
