@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,6 +222,7 @@ func TestFaultClusterNetns(t *testing.T) {
 	}
 	c := startNetnsCluster(t, 18197)
 	stop := make(chan struct{})
+	var notes []string
 	twice, watched := c.watchWorkers(stop)
 	defer func() { close(stop); <-watched }()
 
@@ -262,7 +264,6 @@ func TestFaultClusterNetns(t *testing.T) {
 		}()
 	}
 
-	var notes []string
 	report := func(scenario string, cut, heal func(), without []*node) {
 		start := time.Now()
 		cut()
@@ -278,6 +279,24 @@ func TestFaultClusterNetns(t *testing.T) {
 	}
 	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
 	zkHost := strings.Split(c.zkAddr, ":")[0]
+
+	// A cut shorter than the ZooKeeper session (2 s): no view changes.
+	changed := c.viewsDuring(t, 800*time.Millisecond,
+		func() { inNS(t, c.ns[0], "route", "add", "blackhole", zkHost+"/32") },
+		func() { inNS(t, c.ns[0], "route", "del", "blackhole", zkHost+"/32") })
+	if changed > 0 {
+		t.Fatalf("a ZooKeeper cut shorter than the session changed a view %d times", changed)
+	}
+	notes = append(notes, "node 1 cut from ZooKeeper for 0.8 s (under the 2 s session): no view changed")
+
+	// Node 1 cut from node 2 only (both reach ZooKeeper): views stay;
+	// node 1's calls for node 2's keys fail fast once node 2 is marked down.
+	peerFailed, peerCalls, maxMs := c.keyedCallsDuring(t, n1, 1500*time.Millisecond,
+		func() { inNS(t, c.ns[0], "route", "add", "blackhole", strings.Split(n2.addr, ":")[0]+"/32") },
+		func() { inNS(t, c.ns[0], "route", "del", "blackhole", strings.Split(n2.addr, ":")[0]+"/32") })
+	waitMembers(t, c.nodes, c.nodes)
+	notes = append(notes, fmt.Sprintf("node 1 cut from node 2 only for 1.5 s: %d of %d keyed calls through node 1 failed (slowest %d ms), views unchanged",
+		peerFailed, peerCalls, maxMs))
 	report("node 1 cut from ZooKeeper only",
 		func() { inNS(t, c.ns[0], "route", "add", "blackhole", zkHost+"/32") },
 		func() { inNS(t, c.ns[0], "route", "del", "blackhole", zkHost+"/32") },
@@ -309,7 +328,80 @@ func TestFaultClusterNetns(t *testing.T) {
 		t.Fatal("no fenced lock was granted")
 	}
 	notes = append(notes, fmt.Sprintf("fenced locks %d granted, every token unique, %d found held; worker ids never held by two nodes", lockOK.Load(), lockHeld.Load()))
-	writeResult(t, result{Scenario: "Cluster on separate hosts (network namespaces): a node cut from ZooKeeper only, another from everything, each past the 2 s session",
+	writeResult(t, result{Scenario: "Cluster on separate hosts (network namespaces): a node cut from ZooKeeper under and past the 2 s session, cut from one peer only, another node cut from everything",
 		Test: "TestFaultClusterNetns", Calls: int(lockOK.Load() + lockHeld.Load() + lockFailed.Load()), Failed: int(lockFailed.Load()),
 		Notes: strings.Join(notes, "; ")})
+}
+
+// viewsDuring applies cut, keeps it for d, heals it, and counts the
+// samples (every 50 ms, from cut to heal and 2 s after) in which some
+// node's view was not all three nodes.
+func (c *netnsCluster) viewsDuring(t *testing.T, d time.Duration, cut, heal func()) int {
+	t.Helper()
+	hc := &http.Client{Timeout: 300 * time.Millisecond}
+	want := []string{}
+	for _, n := range c.nodes {
+		want = append(want, n.addr)
+	}
+	slices.Sort(want)
+	changed := 0
+	sample := func() {
+		for _, n := range c.nodes {
+			if m, ok := membersOf(hc, n.admin); ok && !slices.Equal(m, want) {
+				changed++
+			}
+		}
+	}
+	cut()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		sample()
+	}
+	heal()
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		sample()
+	}
+	return changed
+}
+
+func membersOf(hc *http.Client, admin string) ([]string, bool) {
+	resp, err := hc.Get("http://" + admin + "/stats")
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Cluster struct {
+			Node struct {
+				Members []string `json:"members"`
+			} `json:"node"`
+		} `json:"cluster"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return nil, false
+	}
+	slices.Sort(st.Cluster.Node.Members)
+	return st.Cluster.Node.Members, true
+}
+
+// keyedCallsDuring makes lc_set calls (routed to each key's owner: cache
+// mode) through n while the cut lasts d, and reports how many failed, how
+// many were made, and the slowest in ms.
+func (c *netnsCluster) keyedCallsDuring(t *testing.T, n *node, d time.Duration, cut, heal func()) (failed, calls int, maxMs int64) {
+	t.Helper()
+	cl := client(t, "tcp", n.addr)
+	cut()
+	for i, end := 0, time.Now().Add(d); time.Now().Before(end); i++ {
+		start := time.Now()
+		_, err := cl.LcSet(context.Background(), rctx(int64(5000+i)), fmt.Sprintf("netns-key-%d", i%64), []byte("v"))
+		calls++
+		maxMs = max(maxMs, time.Since(start).Milliseconds())
+		if err != nil {
+			failed++
+			if !strings.Contains(err.Error(), "Internal error") {
+				cl = client(t, "tcp", n.addr) // the connection itself broke
+			}
+		}
+	}
+	heal()
+	return failed, calls, maxMs
 }
