@@ -47,15 +47,27 @@ func (l LogConfig) level() (slog.Level, error) {
 	return lv, nil
 }
 
+// SlogLevel is the level as slog's.
+func (l LogConfig) SlogLevel() (slog.Level, error) { return l.level() }
+
 // NewLogger builds the process logger writing to w.
 func NewLogger(l LogConfig, w io.Writer) (*slog.Logger, error) {
+	log, _, err := NewLeveledLogger(l, w)
+	return log, err
+}
+
+// NewLeveledLogger is NewLogger with its level behind a LevelVar, so a
+// reload can change it while the process runs.
+func NewLeveledLogger(l LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar, error) {
 	if err := l.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: [log] %w", ErrInvalid, err)
+		return nil, nil, fmt.Errorf("%w: [log] %w", ErrInvalid, err)
 	}
-	lv, _ := l.level()
+	lv := new(slog.LevelVar)
+	level, _ := l.level()
+	lv.Set(level)
 	opts := &slog.HandlerOptions{Level: lv}
 	if l.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	return slog.New(slog.NewTextHandler(w, opts)), lv, nil
 }

@@ -10,12 +10,13 @@ import (
 // Reload is what loading a new file over the running config changes.
 //
 // Live: the backend sections ([redis.NAME], [memcache.NAME], [mysql],
-// [mongo]; a pool whose section is unchanged keeps its connections) and
-// the [server] settings engine.Config.NeedsRestart does not name (timeouts,
-// slow_call, accept_wait, drain_timeout, rate_limit, rate_burst).
+// [mongo]; a pool whose section is unchanged keeps its connections), the
+// [server] settings engine.Config.NeedsRestart does not name (timeouts,
+// slow_call, accept_wait, drain_timeout, rate_limit, rate_burst) and
+// log.level.
 //
 // Needs a restart: the listeners and protocol limits of [server] (see
-// NeedsRestart), and every key of [admin], [log], [node], [id], [lock],
+// NeedsRestart), the rest of [log], and every key of [admin], [node], [id], [lock],
 // [local_cache], [query_cache] and [cluster]: they are bound once, give
 // the node its identity, or size a cache whose data is kept.
 type Reload struct {
@@ -48,6 +49,9 @@ func PlanReload(running, next Config) Reload {
 	if !reflect.DeepEqual(running.Mongo, next.Mongo) {
 		r.Changed = append(r.Changed, "mongo")
 	}
+	if running.Log.Level != next.Log.Level {
+		r.Changed = append(r.Changed, "log.level")
+	}
 
 	for _, k := range running.Server.NeedsRestart(next.Server) {
 		r.NeedsRestart = append(r.NeedsRestart, "server."+k)
@@ -58,7 +62,7 @@ func PlanReload(running, next Config) Reload {
 		keep          func()
 	}{
 		{"admin", running.Admin, next.Admin, func() { r.Next.Admin = running.Admin }},
-		{"log", running.Log, next.Log, func() { r.Next.Log = running.Log }},
+		{"log", withLevel(running.Log, next.Log.Level), next.Log, func() { r.Next.Log = withLevel(running.Log, next.Log.Level) }},
 		{"node", running.Node, next.Node, func() { r.Next.Node = running.Node }},
 		{"id", running.ID, next.ID, func() { r.Next.ID = running.ID }},
 		{"lock", running.Lock, next.Lock, func() { r.Next.Lock = running.Lock }},
@@ -73,6 +77,13 @@ func PlanReload(running, next Config) Reload {
 	sort.Strings(r.Changed)
 	sort.Strings(r.NeedsRestart)
 	return r
+}
+
+// withLevel is l with its level set to level: the one key of [log] a
+// running process changes (the destination and format are set up once).
+func withLevel(l LogConfig, level string) LogConfig {
+	l.Level = level
+	return l
 }
 
 // changedPools names the pools of a [kind.NAME] section added, changed or

@@ -73,13 +73,17 @@ servers = ["127.0.0.1:6380"]
 [redis.c]
 servers = ["127.0.0.1:6382"]
 `},
+		{name: "log level live, its format not", changed: []string{"log.level"}, needsRestart: []string{"log.format"},
+			body: reloadBase + `
+[log]
+level = "debug"
+format = "json"
+`},
 		{name: "only restart keys", changed: nil,
-			needsRestart: []string{"admin.listen", "cluster.advertise", "cluster.zk_servers", "id.state_file", "local_cache.max_items", "log.level", "node.worker_id", "server.listen", "server.max_sessions"},
+			needsRestart: []string{"admin.listen", "cluster.advertise", "cluster.zk_servers", "id.state_file", "local_cache.max_items", "node.worker_id", "server.listen", "server.max_sessions"},
 			body: reloadBase + `
 [admin]
 listen = "127.0.0.1:9999"
-[log]
-level = "debug"
 [node]
 worker_id = 3
 [id]
@@ -109,7 +113,7 @@ advertise = "127.0.0.1:9002"`)
 				t.Error("a restart-only setting was taken from the new file")
 			}
 			if r.Next.Server.CallTimeout != next.Server.CallTimeout || !reflect.DeepEqual(r.Next.Redis, next.Redis) ||
-				!reflect.DeepEqual(r.Next.MySQL, next.MySQL) {
+				!reflect.DeepEqual(r.Next.MySQL, next.MySQL) || r.Next.Log.Level != next.Log.Level || r.Next.Log.Format != running.Log.Format {
 				t.Error("a live setting was not taken from the new file")
 			}
 			// Planning against what is in effect reports the same keys

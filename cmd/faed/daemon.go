@@ -52,6 +52,7 @@ type daemon struct {
 	history    *history // the dashboard's samples
 	stopping   atomic.Bool
 	logStats   func() logsink.Stats // the log sink's counters; nil when main logs elsewhere (tests)
+	logLevel   *slog.LevelVar       // the process logger's level, which a reload sets; nil in tests
 	reloadMu   sync.Mutex           // one reload at a time
 	reloads    atomic.Pointer[reloadStats]
 }

@@ -17,8 +17,9 @@ const logFlushTimeout = 2 * time.Second
 
 // logging is the process logger and the sink behind it.
 type logging struct {
-	sink *logsink.Sink
-	stop chan struct{}
+	sink  *logsink.Sink
+	level *slog.LevelVar // a reload sets it
+	stop  chan struct{}
 }
 
 // startLogging builds the logger over stderr or [log] file, and reopens
@@ -34,12 +35,12 @@ func startLogging(cfg config.LogConfig) (*logging, *slog.Logger, error) {
 		}
 		sink = s
 	}
-	log, err := config.NewLogger(cfg, sink)
+	log, level, err := config.NewLeveledLogger(cfg, sink)
 	if err != nil {
 		sink.Close(0)
 		return nil, nil, err
 	}
-	l := &logging{sink: sink, stop: make(chan struct{})}
+	l := &logging{sink: sink, level: level, stop: make(chan struct{})}
 	go l.reopenOnSignal(log)
 	return l, log, nil
 }

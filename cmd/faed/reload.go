@@ -89,6 +89,9 @@ func (d *daemon) applyReload() (config.Reload, error) {
 	}
 	d.servant.SetBackends(next.parts())
 	d.current.Store(next)
+	if lv, err := plan.Next.Log.SlogLevel(); err == nil && d.logLevel != nil {
+		d.logLevel.Set(lv)
+	}
 	d.retire(retired, plan.Next.Server)
 	return plan, nil
 }

@@ -339,3 +339,39 @@ func TestReloadWithoutAFile(t *testing.T) {
 		t.Fatalf("reload stats %+v", st)
 	}
 }
+
+// TestReloadChangesTheLogLevel: log.level is live. After a reload to warn
+// the next reload's info line is not logged; after one back to info it
+// is.
+func TestReloadChangesTheLogLevel(t *testing.T) {
+	p := startFaed(t, t.TempDir(), "")
+	conf := filepath.Join(p.dir, "faed.toml")
+	setLevel := func(from, to string, slow string) {
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := strings.Replace(string(b), "level = \""+from+"\"", "level = \""+to+"\"", 1)
+		if !strings.Contains(body, "slow_call") {
+			body = strings.Replace(body, "[server]\n", "[server]\nslow_call = \""+slow+"\"\n", 1)
+		}
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reloaded := func() int { return strings.Count(p.stderr.String(), `msg="config reloaded"`) }
+	setLevel("info", "warn", "300ms")
+	if code, res := postReload(t, p.admin); code != 200 || !slices.Contains(res.Changed, "log.level") || slices.Contains(res.NeedsRestart, "log.level") {
+		t.Fatalf("reload to warn: %d %+v", code, res)
+	}
+	if n := reloaded(); n != 0 {
+		t.Fatalf("%d info lines logged at level warn", n)
+	}
+	setLevel("warn", "info", "400ms")
+	if code, res := postReload(t, p.admin); code != 200 || !res.OK {
+		t.Fatalf("reload to info: %d %+v", code, res)
+	}
+	if n := reloaded(); n != 1 {
+		t.Fatalf("%d reload lines logged back at level info, want 1", n)
+	}
+}

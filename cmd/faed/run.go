@@ -37,7 +37,7 @@ func run(cfg config.Config, confPath string, log *slog.Logger, logs *logging) in
 		return 1
 	}
 	d.confPath = confPath
-	d.logStats = logs.Stats
+	d.logStats, d.logLevel = logs.Stats, logs.level
 	up := &upgrader{upg: upg, d: d, log: log}
 	d.admin.Handle("POST /upgrade", engine.LoopbackOnly(http.HandlerFunc(up.serveHTTP)))
 	if upg.HasParent() {
