@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -44,12 +45,17 @@ func (e *env) testServerPausedThenKilled(t *testing.T) {
 	cont = nil
 	u, _ := url.Parse(e.uri)
 	waitRefused(t, u.Host)
-	for range 6 {
+	for i := range 6 {
 		cctx, cancel := context.WithTimeout(ctx, 750*time.Millisecond)
 		t0 := time.Now()
 		err := s.Insert(cctx, "k", []bson.Raw{raw(t, bson.M{"n": 1})})
 		cancel()
 		t.Logf("killed: %v after %v", err, time.Since(t0))
+		// Once the driver has seen the server fail, faed answers without
+		// waiting out server selection: nothing was sent.
+		if i >= 2 && (!errors.Is(err, mongo.ErrNotSent) || !strings.Contains(err.Error(), "lost every server") && !errors.Is(err, breaker.ErrOpen)) {
+			t.Errorf("insert %d after the kill: %v, want an answer at once: the driver has lost the server, nothing was sent", i, err)
+		}
 		if !errors.Is(err, mongo.ErrNotSent) && !errors.Is(err, mongo.ErrUnknown) {
 			t.Errorf("insert on a killed server: %v: says neither whether it was sent", err)
 		}

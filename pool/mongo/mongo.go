@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/faed/faed/pool/breaker"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -31,6 +32,13 @@ var (
 	ErrUnknown = errors.New("outcome unknown")
 )
 
+// errLost: the driver's monitoring has lost every server (see reach).
+var errLost = errors.New("the driver has lost every server of the deployment")
+
+// heartbeat is how often the driver checks each server (its minimum is
+// 500ms): how soon a lost server is found back.
+const heartbeat = 500 * time.Millisecond
+
 // Pools are every configured MongoDB server.
 type Pools struct {
 	cfg     Config
@@ -47,6 +55,7 @@ type Server struct {
 	breaker *breaker.Breaker
 	maxAll  int
 	locks   *keyLocks
+	reach   *reach // the driver's view: every server lost, or not
 	calls   atomic.Int64
 	errors  atomic.Int64
 }
@@ -70,7 +79,11 @@ func New(cfg Config) (*Pools, error) {
 }
 
 func newServer(name string, sc ServerConfig, cfg Config) (*Server, error) {
+	r := newReach()
 	opts := options.Client().ApplyURI(sc.URI).
+		SetServerMonitor(r.monitor()).
+		// A lost server is found back within this (the driver's minimum).
+		SetHeartbeatInterval(heartbeat).
 		SetConnectTimeout(cfg.ConnectTimeout).
 		SetServerSelectionTimeout(cfg.ServerSelectionTimeout).
 		SetMaxPoolSize(cfg.MaxPoolSize).
@@ -81,7 +94,7 @@ func newServer(name string, sc ServerConfig, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("mongo server %q: %w", name, err)
 	}
 	return &Server{name: name, sc: sc, cfg: cfg.clientSettings(), client: c, db: c.Database(sc.DB), maxAll: cfg.MaxFindAll,
-		locks: newKeyLocks(), breaker: breaker.New(cfg.Breaker, "mongo "+name, isServerFailure)}, nil
+		locks: newKeyLocks(), reach: r, breaker: breaker.New(cfg.Breaker, "mongo "+name, isServerFailure)}, nil
 }
 
 // clientSettings is cfg without what only picking a server uses: what
@@ -174,14 +187,19 @@ func isServerFailure(err error) bool {
 	if errors.As(err, &se) {
 		return false
 	}
-	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) ||
+	return errors.Is(err, errLost) || mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) ||
 		strings.Contains(err.Error(), "server selection")
 }
 
 // do runs op through the breaker, counts it and names the server in errors.
 func (s *Server) do(op func() error) error {
 	s.calls.Add(1)
-	err := s.breaker.Do(op)
+	err := s.breaker.Do(func() error {
+		if s.reach.lost() {
+			return errLost // at once: no server to select
+		}
+		return op()
+	})
 	if err != nil {
 		s.errors.Add(1)
 		return s.describe(err)
@@ -196,6 +214,8 @@ func (s *Server) describe(err error) error {
 	switch {
 	case errors.Is(err, breaker.ErrOpen):
 		return fmt.Errorf("mongo %s: %w (%w)", s.name, err, ErrNotSent)
+	case errors.Is(err, errLost):
+		return fmt.Errorf("mongo %s: unavailable (%w; %w)", s.name, err, ErrNotSent)
 	case errors.As(err, &sel):
 		return fmt.Errorf("mongo %s: unavailable (no server reachable within server_selection_timeout %v; %w): %w",
 			s.name, s.cfg.ServerSelectionTimeout, ErrNotSent, err)
