@@ -67,6 +67,7 @@ func (d *daemon) config() config.Config { return d.backends().cfg }
 // newDaemon builds every part; when a step fails, what was built before
 // it is closed again (pools, the id state, the cluster node).
 func newDaemon(cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
+	redis.SetDriverLog(log)
 	d := &daemon{cfg: cfg, log: log, started: time.Now()}
 	d.reloads.Store(&reloadStats{LastSuccess: d.started})
 	defer func() {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -83,4 +85,49 @@ func TestOpenBreakerText(t *testing.T) {
 	if !errors.Is(err, ErrNotSent) || !strings.Contains(err.Error(), "nothing was sent") {
 		t.Fatalf("%v", err)
 	}
+}
+
+// go-redis's own log lines go to the logger SetDriverLog names (at debug),
+// never straight to stderr.
+func TestDriverLogGoesThroughSlog(t *testing.T) {
+	var buf syncBuffer
+	SetDriverLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer SetDriverLog(slog.New(slog.DiscardHandler))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // refused from now on
+	cfg := DefaultConfig()
+	cfg.Servers = []string{addr}
+	cfg.PipelineLanes = 0
+	ps, err := New(map[string]Config{"p": cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	if _, err := ps.Call(context.Background(), "p", "GET", []string{"k"}); err == nil {
+		t.Fatal("GET on a refused port succeeded")
+	}
+	if !strings.Contains(buf.String(), "redis driver") {
+		t.Fatalf("go-redis logged nothing through slog: %q", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"reflect"
 	"sort"
@@ -314,4 +315,20 @@ func (ps *Pools) Stats() []ServerStats {
 		return out[i].Pool < out[j].Pool || (out[i].Pool == out[j].Pool && out[i].Addr < out[j].Addr)
 	})
 	return out
+}
+
+// SetDriverLog sends go-redis's own log lines (e.g. "failed to dial after
+// 1 attempts") to log at debug level instead of straight to stderr, past
+// faed's non-blocking log: faed reports those failures itself. go-redis
+// keeps one logger per process, so the last call wins.
+func SetDriverLog(log *slog.Logger) {
+	if log != nil {
+		goredis.SetLogger(driverLog{log})
+	}
+}
+
+type driverLog struct{ log *slog.Logger }
+
+func (l driverLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Debug("redis driver", "detail", fmt.Sprintf(format, v...))
 }
