@@ -371,6 +371,8 @@ func TestReloadChangesTheLogLevel(t *testing.T) {
 	if code, res := postReload(t, p.admin); code != 200 || !res.OK {
 		t.Fatalf("reload to info: %d %+v", code, res)
 	}
+	// Log lines are written by the log's own goroutine: wait for it.
+	waitUntil(t, 30*time.Second, func() bool { return reloaded() >= 1 })
 	if n := reloaded(); n != 1 {
 		t.Fatalf("%d reload lines logged back at level info, want 1", n)
 	}

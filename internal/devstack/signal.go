@@ -26,6 +26,18 @@ func (s *Stack) Signal(t testing.TB, name string, sig syscall.Signal) {
 	if err := syscall.Kill(pid, sig); err != nil {
 		t.Fatalf("%v to %s (pid %d): %v", sig, name, pid, err)
 	}
+	if sig == syscall.SIGSTOP {
+		// kill returns before every thread has stopped: a thread busy
+		// answering could still send its reply. Wait until all have.
+		deadline := time.Now().Add(30 * time.Second)
+		for !stopped(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s (pid %d) not stopped 30s after SIGSTOP", name, pid)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return
+	}
 	if sig != syscall.SIGKILL {
 		return
 	}
@@ -41,6 +53,25 @@ func (s *Stack) Signal(t testing.TB, name string, sig syscall.Signal) {
 	if err := os.Remove(pidFile); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stopped reports whether every thread of pid is stopped (state T).
+func stopped(pid int) bool {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/stat")
+		if err != nil {
+			continue // the thread is gone
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || !strings.HasPrefix(string(b[i+1:]), " T") && !strings.HasPrefix(string(b[i+1:]), " t") {
+			return false
+		}
+	}
+	return true
 }
 
 // gone reports whether pid has exited, reaped or not.
