@@ -13,6 +13,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/faed/faed/internal/calltrace"
+	"github.com/faed/faed/pool"
 	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
 )
@@ -89,25 +90,13 @@ func newPool(name string, cfg Config) (*serverPool, error) {
 // over (changed or removed); ps keeps serving until the caller swaps next
 // in, and then only retired may be closed, once no call uses it.
 func (ps *Pools) Rebuild(cfgs map[string]Config) (next, retired *Pools, err error) {
-	next, retired = &Pools{pools: map[string]*serverPool{}}, &Pools{pools: map[string]*serverPool{}}
-	for name, cfg := range cfgs {
-		if old, ok := ps.pools[name]; ok && reflect.DeepEqual(old.cfg, cfg) {
-			next.pools[name] = old
-			continue
-		}
-		p, err := newPool(name, cfg)
-		if err != nil {
-			next.Abandon(ps)
-			return nil, nil, err
-		}
-		next.pools[name] = p
+	pools, gone, err := pool.Reuse(ps.pools, cfgs,
+		func(old *serverPool, cfg Config) bool { return reflect.DeepEqual(old.cfg, cfg) },
+		newPool, (*serverPool).close)
+	if err != nil {
+		return nil, nil, err
 	}
-	for name, p := range ps.pools {
-		if next.pools[name] != p {
-			retired.pools[name] = p
-		}
-	}
-	return next, retired, nil
+	return &Pools{pools: pools}, &Pools{pools: gone}, nil
 }
 
 // isServerFailure: the server did not answer. Misses, "not stored" and
@@ -290,13 +279,7 @@ func (ps *Pools) Stats() []ServerStats {
 
 // Abandon closes the pools of ps (a Rebuild of old) that old does not
 // share: for a rebuild that is not swapped in after all.
-func (ps *Pools) Abandon(old *Pools) {
-	for name, p := range ps.pools {
-		if old.pools[name] != p {
-			p.close()
-		}
-	}
-}
+func (ps *Pools) Abandon(old *Pools) { pool.Abandon(ps.pools, old.pools, (*serverPool).close) }
 
 // Close stops the get batchers and closes the idle connections.
 func (ps *Pools) Close() {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/faed/faed/pool"
 	"github.com/faed/faed/pool/breaker"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -114,37 +115,22 @@ func (p *Pools) Rebuild(cfg Config) (next, retired *Pools, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("mongo: %w", err)
 	}
-	next, retired = &Pools{cfg: cfg, servers: map[string]*Server{}}, &Pools{cfg: p.cfg, servers: map[string]*Server{}}
 	settings := cfg.clientSettings()
-	for name, sc := range cfg.Servers {
-		if old, ok := p.servers[name]; ok && old.sc == sc && reflect.DeepEqual(old.cfg, settings) {
-			next.servers[name] = old
-			continue
-		}
-		s, err := newServer(name, sc, cfg)
-		if err != nil {
-			next.Abandon(p)
-			return nil, nil, err
-		}
-		next.servers[name] = s
+	servers, gone, err := pool.Reuse(p.servers, cfg.Servers,
+		func(old *Server, sc ServerConfig) bool { return old.sc == sc && reflect.DeepEqual(old.cfg, settings) },
+		func(name string, sc ServerConfig) (*Server, error) { return newServer(name, sc, cfg) },
+		disconnect)
+	if err != nil {
+		return nil, nil, err
 	}
-	for name, s := range p.servers {
-		if next.servers[name] != s {
-			retired.servers[name] = s
-		}
-	}
-	return next, retired, nil
+	return &Pools{cfg: cfg, servers: servers}, &Pools{cfg: p.cfg, servers: gone}, nil
 }
+
+func disconnect(s *Server) { _ = s.client.Disconnect(context.Background()) }
 
 // Abandon disconnects the servers of p (a Rebuild of old) that old
 // does not share: for a rebuild that is not swapped in after all.
-func (p *Pools) Abandon(old *Pools) {
-	for name, s := range p.servers {
-		if old.servers[name] != s {
-			_ = s.client.Disconnect(context.Background())
-		}
-	}
-}
+func (p *Pools) Abandon(old *Pools) { pool.Abandon(p.servers, old.servers, disconnect) }
 
 // Close disconnects every client.
 func (p *Pools) Close() error {

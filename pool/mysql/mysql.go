@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/faed/faed/pool"
 	gomysql "github.com/go-sql-driver/mysql"
 )
 
@@ -103,26 +104,22 @@ func (p *Pools) Rebuild(cfg Config, log *slog.Logger) (next, retired *Pools, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	next = &Pools{cfg: cfg, servers: map[string]*Server{}, txOpen: p.txOpen}
-	retired = &Pools{cfg: p.cfg, servers: map[string]*Server{}, txOpen: p.txOpen}
+	next = &Pools{cfg: cfg, txOpen: p.txOpen}
 	limits := cfg.limits()
-	for name, sc := range cfg.Servers {
-		if old, ok := p.servers[name]; ok && old.sc == sc && reflect.DeepEqual(old.cfg, limits) {
-			next.servers[name] = old
-			continue
-		}
-		s, err := newServer(next, name, sc, log)
-		if err != nil {
-			next.Abandon(p)
-			return nil, nil, fmt.Errorf("mysql server %q: %w", name, err)
-		}
-		next.servers[name] = s
+	servers, gone, err := pool.Reuse(p.servers, cfg.Servers,
+		func(old *Server, sc ServerConfig) bool { return old.sc == sc && reflect.DeepEqual(old.cfg, limits) },
+		func(name string, sc ServerConfig) (*Server, error) {
+			s, err := newServer(next, name, sc, log)
+			if err != nil {
+				return nil, fmt.Errorf("mysql server %q: %w", name, err)
+			}
+			return s, nil
+		},
+		closeServer)
+	if err != nil {
+		return nil, nil, err
 	}
-	for name, s := range p.servers {
-		if next.servers[name] != s {
-			retired.servers[name] = s
-		}
-	}
+	next.servers, retired = servers, &Pools{cfg: p.cfg, servers: gone, txOpen: p.txOpen}
 	next.router = newRouter(next, p.router.gen)
 	p.router.next.Store(next.router)
 	return next, retired, nil
@@ -130,13 +127,9 @@ func (p *Pools) Rebuild(cfg Config, log *slog.Logger) (next, retired *Pools, err
 
 // Abandon closes the servers of p (a Rebuild of old) that old does not
 // share: for a rebuild that is not swapped in after all.
-func (p *Pools) Abandon(old *Pools) {
-	for name, s := range p.servers {
-		if old.servers[name] != s {
-			_ = s.db.Close()
-		}
-	}
-}
+func (p *Pools) Abandon(old *Pools) { pool.Abandon(p.servers, old.servers, closeServer) }
+
+func closeServer(s *Server) { _ = s.db.Close() }
 
 // Close closes every server's pool.
 func (p *Pools) Close() error {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/faed/faed/internal/calltrace"
+	"github.com/faed/faed/pool"
 	"github.com/faed/faed/pool/batch"
 	"github.com/faed/faed/pool/breaker"
 	"github.com/faed/faed/pool/ring"
@@ -111,36 +112,21 @@ func newPool(name string, cfg Config, dial dialFunc) (*serverPool, error) {
 // and then only retired may be closed, once no call uses it: closing ps
 // would close the pools next shares with it.
 func (ps *Pools) Rebuild(cfgs map[string]Config) (next, retired *Pools, err error) {
-	next, retired = &Pools{pools: map[string]*serverPool{}, dial: ps.dial}, &Pools{pools: map[string]*serverPool{}, dial: ps.dial}
-	for name, cfg := range cfgs {
-		if old, ok := ps.pools[name]; ok && reflect.DeepEqual(old.cfg, cfg) {
-			next.pools[name] = old
-			continue
-		}
-		p, err := newPool(name, cfg, ps.dial)
-		if err != nil {
-			next.Abandon(ps)
-			return nil, nil, err
-		}
-		next.pools[name] = p
+	pools, gone, err := pool.Reuse(ps.pools, cfgs,
+		func(old *serverPool, cfg Config) bool { return reflect.DeepEqual(old.cfg, cfg) },
+		func(name string, cfg Config) (*serverPool, error) { return newPool(name, cfg, ps.dial) },
+		closePool)
+	if err != nil {
+		return nil, nil, err
 	}
-	for name, p := range ps.pools {
-		if next.pools[name] != p {
-			retired.pools[name] = p
-		}
-	}
-	return next, retired, nil
+	return &Pools{pools: pools, dial: ps.dial}, &Pools{pools: gone, dial: ps.dial}, nil
 }
+
+func closePool(p *serverPool) { _ = p.close() }
 
 // Abandon closes the pools of ps (a Rebuild of old) that old does not
 // share: for a rebuild that is not swapped in after all.
-func (ps *Pools) Abandon(old *Pools) {
-	for name, p := range ps.pools {
-		if old.pools[name] != p {
-			_ = p.close()
-		}
-	}
-}
+func (ps *Pools) Abandon(old *Pools) { pool.Abandon(ps.pools, old.pools, closePool) }
 
 // newClient makes one connect attempt per dial: go-redis otherwise tries
 // five times, 100ms apart, so a refused connect (known at once on a dead
