@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -100,11 +98,6 @@ func startCluster(t *testing.T, n int, ports devstack.Ports) *cluster {
 // clusterStatsOf reads /stats' cluster section.
 func clusterStatsOf(t *testing.T, n *node) (members []string, registrations int64, worker int64) {
 	t.Helper()
-	resp, err := http.Get("http://" + n.admin + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Cluster struct {
 			Node struct {
@@ -114,9 +107,7 @@ func clusterStatsOf(t *testing.T, n *node) (members []string, registrations int6
 			} `json:"node"`
 		} `json:"cluster"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	statsOf(t, n.admin, &st)
 	return st.Cluster.Node.Members, st.Cluster.Node.Registrations, st.Cluster.Node.WorkerID
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -99,12 +100,32 @@ func startFaed(t *testing.T, dir, extra string) *proc {
 // by the kernel.
 func startFaedAt(t *testing.T, dir, addr, extra string) *proc {
 	t.Helper()
-	p := &proc{unix: filepath.Join(dir, "faed.sock"), dir: dir, stderr: &logBuffer{}, exited: make(chan struct{})}
+	return startFaedConf(t, dir, addr, "", extra)
+}
+
+// startFaedConf is startFaedAt with [server] lines of its own.
+func startFaedConf(t *testing.T, dir, addr, server, extra string) *proc {
+	t.Helper()
+	p := newProc(dir)
 	conf := filepath.Join(dir, "faed.toml")
-	if err := os.WriteFile(conf, []byte(faedConf(addr, p.unix, "", extra)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(faedConf(addr, p.unix, server, extra)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(binary(t), "-conf", conf)
+	p.launch(t, binary(t), "-conf", conf)
+	return p
+}
+
+// newProc is a faed to be launched with its unix socket in dir.
+func newProc(dir string) *proc {
+	return &proc{unix: filepath.Join(dir, "faed.sock"), dir: dir, stderr: &logBuffer{}, exited: make(chan struct{})}
+}
+
+// launch runs the command that starts p (faed's binary, or a wrapper
+// that execs it), killed at the end of the test, and waits until p is
+// ready.
+func (p *proc) launch(t *testing.T, name string, args ...string) {
+	t.Helper()
+	p.cmd = exec.Command(name, args...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -112,7 +133,6 @@ func startFaedAt(t *testing.T, dir, addr, extra string) *proc {
 	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.kill() })
 	p.waitReady(t)
-	return p
 }
 
 // faedConf is the file startFaedAt writes: server lines go in [server],
@@ -304,5 +324,24 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 	code, out := runFaed(t, "-conf", conf)
 	if code != 1 || !strings.Contains(out, "FAED_TEST_UNSET_VAR") {
 		t.Fatalf("faed with a bad config = %d %q", code, out)
+	}
+}
+
+// readStats decodes an admin endpoint's /stats into v (a struct naming
+// the parts wanted) through hc.
+func readStats(hc *http.Client, admin string, v any) error {
+	resp, err := hc.Get("http://" + admin + "/stats")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// statsOf is readStats that fails the test on an error.
+func statsOf(t *testing.T, admin string, v any) {
+	t.Helper()
+	if err := readStats(http.DefaultClient, admin, v); err != nil {
+		t.Fatalf("/stats of %s: %v", admin, err)
 	}
 }

@@ -20,9 +20,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -690,38 +688,18 @@ func testHangUpInTransaction(t *testing.T, p *proc) {
 // startFaedServer is startFaed with [server] lines of its own.
 func startFaedServer(t *testing.T, dir, server, extra string) *proc {
 	t.Helper()
-	p := &proc{unix: dir + "/faed.sock", dir: dir, stderr: &logBuffer{}, exited: make(chan struct{})}
-	conf := dir + "/faed.toml"
-	if err := os.WriteFile(conf, []byte(faedConf("127.0.0.1:0", p.unix, server, extra)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(binary(t), "-conf", conf)
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { p.kill() })
-	p.waitReady(t)
-	return p
+	return startFaedConf(t, dir, "127.0.0.1:0", server, extra)
 }
 
 // hungUp is /stats' count of calls cancelled because their client left.
 func hungUp(t *testing.T, p *proc) int64 {
 	t.Helper()
-	resp, err := http.Get("http://" + p.admin + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Engine struct {
 			HungUp int64 `json:"hung_up"`
 		} `json:"engine"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	statsOf(t, p.admin, &st)
 	return st.Engine.HungUp
 }
 

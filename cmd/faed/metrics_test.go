@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -250,11 +249,6 @@ func TestMetricsBreakerState(t *testing.T) {
 // statsCalls is /stats' calls of mysql and mongo servers, by "kind/name".
 func statsCalls(t *testing.T, p *proc) map[string]int64 {
 	t.Helper()
-	resp, err := http.Get("http://" + p.admin + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	type server struct {
 		Name  string `json:"name"`
 		Calls int64  `json:"calls"`
@@ -265,9 +259,7 @@ func statsCalls(t *testing.T, p *proc) map[string]int64 {
 		} `json:"mysql"`
 		Mongo []server `json:"mongo"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	statsOf(t, p.admin, &st)
 	out := map[string]int64{}
 	for _, s := range st.MySQL.Servers {
 		out["mysql/"+s.Name] = s.Calls

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -45,11 +44,6 @@ func dial(t *testing.T, addr string) (*rpc.FunServantClient, net.Conn) {
 // adminMySQL reads /stats' mysql part.
 func adminMySQL(t *testing.T, p *proc) (calls map[string]int64, openTx int64) {
 	t.Helper()
-	resp, err := http.Get("http://" + p.admin + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		MySQL struct {
 			Servers []struct {
@@ -59,9 +53,7 @@ func adminMySQL(t *testing.T, p *proc) (calls map[string]int64, openTx int64) {
 			OpenTransactions int64 `json:"open_transactions"`
 		} `json:"mysql"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	statsOf(t, p.admin, &st)
 	calls = map[string]int64{}
 	for _, s := range st.MySQL.Servers {
 		calls[s.Name] = s.Calls

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -139,21 +138,14 @@ func claimSubnet(t *testing.T) string {
 // startNetnsFaed runs faed inside ns on host:9001 (admin host:9101).
 func startNetnsFaed(t *testing.T, ns, dir, host, extra string) *proc {
 	t.Helper()
-	p := &proc{unix: filepath.Join(dir, "faed.sock"), dir: dir, stderr: &logBuffer{}, exited: make(chan struct{})}
+	p := newProc(dir)
 	conf := filepath.Join(dir, "faed.toml")
 	body := fmt.Sprintf("[server]\nlisten = %q\nunix = %q\ndrain_timeout = \"2s\"\n[admin]\nlisten = %q\n[log]\nlevel = \"info\"\n%s",
 		host+":9001", p.unix, host+":9101", extra)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command("ip", "netns", "exec", ns, binary(t), "-conf", conf)
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { p.kill() })
-	p.waitReady(t)
+	p.launch(t, "ip", "netns", "exec", ns, binary(t), "-conf", conf)
 	return p
 }
 
@@ -190,11 +182,6 @@ func (c *netnsCluster) watchWorkers(stop <-chan struct{}) (*atomic.Int64, <-chan
 
 // workerOf is a node's leased worker id from /stats, if it answers.
 func workerOf(hc *http.Client, admin string) (int64, bool) {
-	resp, err := hc.Get("http://" + admin + "/stats")
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Cluster struct {
 			Node struct {
@@ -202,7 +189,7 @@ func workerOf(hc *http.Client, admin string) (int64, bool) {
 			} `json:"node"`
 		} `json:"cluster"`
 	}
-	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+	if readStats(hc, admin, &st) != nil {
 		return 0, false
 	}
 	return st.Cluster.Node.WorkerID, true
@@ -364,11 +351,6 @@ func (c *netnsCluster) viewsDuring(t *testing.T, d time.Duration, cut, heal func
 }
 
 func membersOf(hc *http.Client, admin string) ([]string, bool) {
-	resp, err := hc.Get("http://" + admin + "/stats")
-	if err != nil {
-		return nil, false
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Cluster struct {
 			Node struct {
@@ -376,7 +358,7 @@ func membersOf(hc *http.Client, admin string) ([]string, bool) {
 			} `json:"node"`
 		} `json:"cluster"`
 	}
-	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+	if readStats(hc, admin, &st) != nil {
 		return nil, false
 	}
 	slices.Sort(st.Cluster.Node.Members)

@@ -53,17 +53,10 @@ func postReload(t *testing.T, admin string) (int, reloadResult) {
 // reloadsOf is the reload part of admin's /stats.
 func reloadsOf(t *testing.T, admin string) reloadStats {
 	t.Helper()
-	resp, err := http.Get("http://" + admin + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Reload reloadStats `json:"reload"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	statsOf(t, admin, &st)
 	return st.Reload
 }
 

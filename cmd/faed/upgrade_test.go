@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -302,19 +301,13 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	if gone(third) {
 		t.Fatalf("the newest process is gone\nlog:\n%s", f.logText())
 	}
-	resp, err := http.Get("http://" + admin + "/stats")
-	if err != nil {
-		t.Fatalf("admin not served by the new process: %v", err)
-	}
 	var st struct {
 		PID    int `json:"pid"`
 		Engine struct {
 			Adopted int64 `json:"adopted"`
 		} `json:"engine"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&st)
-	resp.Body.Close()
-	if err != nil || st.PID != third || st.Engine.Adopted == 0 {
+	if err := readStats(http.DefaultClient, admin, &st); err != nil || st.PID != third || st.Engine.Adopted == 0 {
 		t.Fatalf("/stats of the newest process: %+v, %v (want pid %d and adopted connections)", st, err, third)
 	}
 	if err := syscall.Kill(third, syscall.SIGTERM); err != nil {
