@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -239,14 +240,7 @@ func requestUpgrade(cfg config.Config, stdout, stderr io.Writer) int {
 // notify tells systemd (Type=notify) about the process's state; outside
 // systemd it does nothing.
 func notify(log *slog.Logger, states ...string) {
-	state := ""
-	for i, s := range states {
-		if i > 0 {
-			state += "\n"
-		}
-		state += s
-	}
-	if _, err := sd.SdNotify(false, state); err != nil {
+	if _, err := sd.SdNotify(false, strings.Join(states, "\n")); err != nil {
 		log.Warn("sd_notify", "error", err)
 	}
 }
